@@ -1,0 +1,69 @@
+/* lock.c: process-shared robust mutexes; see lock.h for the contract and the lock order.
+ *
+ * Robustness is the whole point, so it is verified when each lock is made rather than assumed
+ * from headers: the attribute is set, then read back, and a mismatch is an error.
+ */
+#include "lock.h"
+
+#include <errno.h>
+
+int arena_lock_init(struct arena_lock *l)
+{
+	pthread_mutexattr_t a;
+	int r, pshared = 0, robust = 0;
+
+	r = pthread_mutexattr_init(&a);
+	if (r)
+		return -r;
+	r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	if (!r)
+		r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	if (!r)
+		r = pthread_mutexattr_getpshared(&a, &pshared);
+	if (!r)
+		r = pthread_mutexattr_getrobust(&a, &robust);
+	if (!r && (pshared != PTHREAD_PROCESS_SHARED || robust != PTHREAD_MUTEX_ROBUST))
+		r = ENOTSUP;
+	if (!r)
+		r = pthread_mutex_init(&l->m, &a);
+	pthread_mutexattr_destroy(&a);
+	return -r;
+}
+
+int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *arg,
+		       bool *ret_repaired)
+{
+	int r = pthread_mutex_lock(&l->m);
+
+	if (r == 0) {
+		if (ret_repaired)
+			*ret_repaired = false;
+		return 0;
+	}
+	if (r != EOWNERDEAD)
+		return -r;
+	/* The previous owner died inside its critical section: fix what it guarded first. */
+	if (repair && repair(arg) < 0) {
+		/* Unlocking without consistent() makes the mutex ENOTRECOVERABLE for everyone. */
+		pthread_mutex_unlock(&l->m);
+		return -ENOTRECOVERABLE;
+	}
+	r = pthread_mutex_consistent(&l->m);
+	if (r) {
+		pthread_mutex_unlock(&l->m);
+		return -r;
+	}
+	if (ret_repaired)
+		*ret_repaired = true;
+	return 0;
+}
+
+void arena_lock_release(struct arena_lock *l)
+{
+	pthread_mutex_unlock(&l->m);
+}
+
+void arena_lock_destroy(struct arena_lock *l)
+{
+	pthread_mutex_destroy(&l->m);
+}

@@ -1,0 +1,73 @@
+/* session.h: one client connection inside a worker, as seen by the game modules.
+ *
+ * worker.c and session.c (the process core) own the connection: the socket, the libevent
+ * bufferevent, the incremental decoder, the handshake and idle timers, the output cap, HELLO
+ * and WELCOME, PING and PONG, and closing. Game messages of a welcomed session are handed to
+ * play.c (play.h); each tick, tick.c (tick.h) sends snapshots and chat through session_send().
+ * The fields below marked "game" belong to play.c/tick.c; the core only initialises them.
+ */
+#ifndef ARENA_SESSION_H
+#define ARENA_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena_config.h"
+#include "arena_proto.h"
+
+struct world;
+struct shm_header;
+struct worker_slot;
+
+/* What every session of one worker shares. Owned by the worker; replaced (cfg) on reload. */
+struct session_env {
+	struct world *world;
+	struct shm_header *shm;
+	const struct arena_config *cfg;
+	unsigned slot;                 /* this worker's scoreboard slot */
+	uint32_t gen;                  /* and its generation */
+	struct worker_slot *stats;     /* &shm->slots[slot] */
+};
+
+struct session_core;                   /* private to session.c */
+
+struct session {
+	struct session_env *env;
+	struct session_core *core;     /* private to session.c */
+
+	/* Identity, set by the core at WELCOME. */
+	bool welcomed;
+	uint32_t pidx;                 /* world player index (valid once welcomed) */
+	uint32_t player_id;
+	char name[ARENA_NAME_MAX + 1];
+
+	/* game: maintained by play.c and tick.c */
+	uint32_t room;                 /* WORLD_NO_ROOM in the lobby */
+	uint32_t ack_seq;              /* last MOVE seq processed */
+	uint64_t chat_cursor;          /* next chat sequence to deliver from the room ring */
+	uint64_t sent_version;         /* room version in the last SNAPSHOT sent */
+	uint32_t sent_ack;             /* ack_seq in the last SNAPSHOT sent */
+	uint64_t sent_ms;              /* when the last SNAPSHOT was sent */
+	double move_tokens;            /* input token bucket */
+	double chat_tokens;            /* chat token bucket */
+	uint64_t bucket_ms;            /* last refill */
+	uint32_t dropped_in_row;       /* inputs dropped in a row, for BYE(flood) */
+};
+
+/* Queue one encoded frame for the client. Returns 0, or -ENOBUFS when the client's pending
+ * output would exceed output_buffer: the session is then closed with BYE(too slow) and must not
+ * be used further by the caller (-EPIPE: already closing). Never blocks. */
+int session_send(struct session *s, const void *frame, size_t len);
+
+/* Encode and queue an ERROR (non-fatal: the session stays open). */
+int session_error(struct session *s, enum arena_error_code code, const char *text);
+
+/* Send BYE(reason, text), flush what is queued, and close. After this the session is closing:
+ * further sends return -EPIPE. */
+void session_bye(struct session *s, enum arena_bye_reason reason, const char *text);
+
+/* Encode and queue any message (helper over arena_encode + session_send). */
+int session_send_msg(struct session *s, const struct arena_msg *m);
+
+#endif /* ARENA_SESSION_H */

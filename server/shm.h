@@ -1,0 +1,100 @@
+/* shm.h: the shared-memory region: a versioned header, the worker scoreboard, then the world.
+ *
+ * The master creates one anonymous MAP_SHARED region before it forks any worker, so every
+ * worker maps it at the same address; even so nothing inside holds a raw pointer: the world is
+ * found at header->world_offset and refers to its own records by index.
+ *
+ *     +--------------------+ 0
+ *     | struct shm_header  |  magic, version, sizes, shutdown flag, death counter,
+ *     |   slots[]          |  one scoreboard slot per worker (lock-free atomics only)
+ *     +--------------------+ world_offset (page aligned)
+ *     | world (world.h)    |  rooms, players, chat rings, leaderboard: robust-mutex guarded
+ *     +--------------------+ total_size
+ *
+ * The scoreboard is written by its worker (heartbeat, counters) and by the master (state, gen,
+ * pid) with atomic stores only: the master never takes a lock in shared memory, so it can never
+ * hang on one. Library code: no logging.
+ */
+#ifndef ARENA_SHM_H
+#define ARENA_SHM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARENA_SHM_MAGIC   UINT64_C(0x31484d53414e4552) /* "RENASMH1" little endian */
+#define ARENA_SHM_VERSION 1
+#define ARENA_WORKERS_MAX 256
+
+/* Worker slot states, written by the master (STARTING, DEAD, EMPTY) and the worker (READY,
+ * DRAINING). See docs/ARCHITECTURE.md for the state machine. */
+enum worker_state {
+	WORKER_EMPTY = 0,
+	WORKER_STARTING = 1,
+	WORKER_READY = 2,
+	WORKER_DRAINING = 3,
+	WORKER_DEAD = 4,
+};
+
+struct worker_slot {
+	_Atomic uint32_t state;        /* enum worker_state */
+	_Atomic uint32_t gen;          /* bumped by the master each time the slot is (re)filled */
+	_Atomic int32_t pid;
+	_Atomic uint64_t heartbeat_ms; /* CLOCK_MONOTONIC ms, stored by the worker's loop */
+	_Atomic uint32_t clients;      /* connections currently served */
+	_Atomic uint32_t players;      /* of which welcomed */
+	_Atomic uint64_t accepted;     /* fds received from the master */
+	_Atomic uint64_t frames_in;
+	_Atomic uint64_t frames_out;
+	_Atomic uint64_t inputs_dropped; /* MOVE/CHAT dropped by rate limits */
+	_Atomic uint64_t kicked;         /* connections closed by the server for cause */
+	_Atomic uint64_t ctrunc;         /* SCM_RIGHTS messages that arrived truncated */
+	_Atomic uint64_t late_ticks;     /* ticks that started more than one period late */
+	_Atomic uint64_t ticks;
+	uint8_t pad[24];
+};
+
+struct shm_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nslots;               /* ARENA_WORKERS_MAX */
+	uint64_t total_size;
+	uint64_t world_offset;
+	uint64_t world_size;
+	uint64_t start_ms;             /* CLOCK_MONOTONIC ms when the region was made: tick 0 */
+	_Atomic uint32_t shutdown;     /* 1 once graceful shutdown began, 2 for fast shutdown */
+	_Atomic uint32_t deaths;       /* bumped by the master after marking a slot DEAD */
+	_Atomic uint64_t lock_repairs; /* robust-lock recoveries, for STATUS and tests */
+	struct worker_slot slots[ARENA_WORKERS_MAX];
+};
+
+/* Create the region with room for a world of world_size bytes. Returns 0 and *ret_hdr, or a
+ * negative errno. The region is inherited by children across fork(). */
+int shm_create(size_t world_size, struct shm_header **ret_hdr);
+
+/* Unmap the region (NULL is fine). */
+void shm_destroy(struct shm_header *hdr);
+
+/* Check magic, version and sizes: 0 or -EPROTO. */
+int shm_check(const struct shm_header *hdr);
+
+static inline void *shm_world(struct shm_header *hdr)
+{
+	return (char *)hdr + hdr->world_offset;
+}
+
+/* A slot is alive for world bookkeeping when it is STARTING/READY/DRAINING with gen `gen`. */
+static inline int shm_slot_alive(const struct shm_header *hdr, unsigned slot, uint32_t gen)
+{
+	if (slot >= ARENA_WORKERS_MAX)
+		return 0;
+	const struct worker_slot *s = &hdr->slots[slot];
+	uint32_t st = atomic_load(&s->state);
+	return atomic_load(&s->gen) == gen &&
+	       (st == WORKER_STARTING || st == WORKER_READY || st == WORKER_DRAINING);
+}
+
+uint64_t arena_now_ms(void); /* CLOCK_MONOTONIC in ms */
+
+#endif /* ARENA_SHM_H */

@@ -1,0 +1,28 @@
+/* tick.h: per-worker tick: SNAPSHOT and CHAT_MSG fan-out to this worker's sessions.
+ *
+ * Every worker ticks at tick_rate Hz on a shared clock (tick n starts at shm start_ms +
+ * n * period), so tick numbers agree across workers. Each tick the room part of a SNAPSHOT is
+ * encoded once per room and reused for every local recipient in that room; a recipient whose
+ * room did not change and whose ack did not advance is skipped, except for a keyframe at least
+ * once a second. New chat messages of each room are delivered in ring order.
+ */
+#ifndef ARENA_TICK_H
+#define ARENA_TICK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct tick_ctx;
+
+int tick_new(struct session_env *env, struct tick_ctx **ret);
+void tick_free(struct tick_ctx *t);
+
+/* Run one tick over the worker's sessions (welcomed or not; others are skipped). A session may
+ * be closed by session_send() during the call (too slow); tick_run tolerates that: the core
+ * defers freeing closed sessions until after tick_run returns. */
+void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
+	      size_t n);
+
+#endif /* ARENA_TICK_H */
