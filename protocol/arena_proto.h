@@ -27,19 +27,23 @@
 
 #define ARENA_PROTO_VERSION 1
 
-#define ARENA_HEADER_SIZE  3     /* u16 length + u8 type */
-#define ARENA_PAYLOAD_MAX  8192  /* hard upper bound of any payload, either direction */
-#define ARENA_FRAME_MAX    (ARENA_HEADER_SIZE + ARENA_PAYLOAD_MAX)
+#define ARENA_HEADER_SIZE            3    /* u16 length + u8 type */
+#define ARENA_PAYLOAD_MAX            8192 /* hard upper bound of any payload, either direction */
+#define ARENA_FRAME_MAX              (ARENA_HEADER_SIZE + ARENA_PAYLOAD_MAX)
 #define ARENA_CLIENT_PAYLOAD_DEFAULT 512 /* default max payload a server accepts from a client */
 
-#define ARENA_NAME_MAX     32   /* player name: 1..32 bytes of UTF-8 */
-#define ARENA_ROOM_MAX     32   /* room name: 0..32 bytes (0 = matchmaking in JOIN) */
-#define ARENA_CHAT_MAX     200  /* chat text: 1..200 bytes */
-#define ARENA_TEXT_MAX     200  /* ERROR / BYE human-readable text: 0..200 bytes */
-#define ARENA_TOKEN_LEN    16   /* resume token, opaque bytes; all zero = none */
+#define ARENA_NAME_MAX         32  /* player name: 1..32 bytes of UTF-8 */
+#define ARENA_ROOM_MAX         32  /* room name: 0..32 bytes (0 = matchmaking in JOIN) */
+#define ARENA_CHAT_MAX         200 /* chat text: 1..200 bytes */
+#define ARENA_TEXT_MAX         200 /* ERROR / BYE human-readable text: 0..200 bytes */
+#define ARENA_TOKEN_LEN        16  /* resume token, opaque bytes; all zero = none */
 #define ARENA_SNAP_PLAYERS_MAX 64  /* players in one SNAPSHOT */
 #define ARENA_SNAP_GEMS_MAX    32  /* gems in one SNAPSHOT */
 #define ARENA_LEADERBOARD_MAX  100 /* entries in one LEADERBOARD reply */
+/* Largest SNAPSHOT room part (u16 room_id, u8 n, 64 x 12-byte players, u8 n, 32 x 4-byte gems)
+ * and largest whole SNAPSHOT frame (header, u32 tick, u32 ack_seq, room part). */
+#define ARENA_SNAP_ROOM_MAX  (2 + 1 + ARENA_SNAP_PLAYERS_MAX * 12 + 1 + ARENA_SNAP_GEMS_MAX * 4)
+#define ARENA_SNAP_FRAME_MAX (ARENA_HEADER_SIZE + 8 + ARENA_SNAP_ROOM_MAX)
 
 /* Message types. Client-to-server types are 0x01..0x7f, server-to-client 0x81..0xff. */
 enum arena_msg_type {
@@ -64,21 +68,21 @@ enum arena_msg_type {
 
 /* ERROR codes (u16 on the wire). Codes marked fatal are followed by BYE and a close. */
 enum arena_error_code {
-	ARENA_ERR_MALFORMED = 1,       /* fatal: truncated field, bad length, trailing bytes */
-	ARENA_ERR_FRAME_TOO_BIG = 2,   /* fatal: length above the receiver's max payload */
-	ARENA_ERR_UNKNOWN_TYPE = 3,    /* fatal: unknown or wrong-direction message type */
-	ARENA_ERR_BAD_UTF8 = 4,        /* fatal: a string is not valid UTF-8 / has control chars */
-	ARENA_ERR_OUT_OF_RANGE = 5,    /* fatal: a field outside its allowed range */
-	ARENA_ERR_VERSION = 6,         /* fatal: HELLO with an unsupported protocol version */
-	ARENA_ERR_NOT_WELCOMED = 7,    /* fatal: any message before HELLO */
-	ARENA_ERR_ALREADY_WELCOMED = 8,/* fatal: a second HELLO */
-	ARENA_ERR_NOT_IN_ROOM = 9,     /* MOVE, CHAT or LEAVE while in the lobby */
-	ARENA_ERR_ROOM_FULL = 10,      /* JOIN of a room at capacity */
-	ARENA_ERR_TOO_MANY_ROOMS = 11, /* JOIN would create a room beyond max_rooms */
-	ARENA_ERR_RATE_LIMITED = 12,   /* input or chat above the allowed rate; message dropped */
-	ARENA_ERR_BAD_NAME = 13,       /* name empty or otherwise unacceptable */
-	ARENA_ERR_SERVER_FULL = 14,    /* no free player slot */
-	ARENA_ERR_INTERNAL = 15,       /* server-side failure; the client may retry */
+	ARENA_ERR_MALFORMED = 1,        /* fatal: truncated field, bad length, trailing bytes */
+	ARENA_ERR_FRAME_TOO_BIG = 2,    /* fatal: length above the receiver's max payload */
+	ARENA_ERR_UNKNOWN_TYPE = 3,     /* fatal: unknown or wrong-direction message type */
+	ARENA_ERR_BAD_UTF8 = 4,         /* fatal: a string is not valid UTF-8 / has control chars */
+	ARENA_ERR_OUT_OF_RANGE = 5,     /* fatal: a field outside its allowed range */
+	ARENA_ERR_VERSION = 6,          /* fatal: HELLO with an unsupported protocol version */
+	ARENA_ERR_NOT_WELCOMED = 7,     /* fatal: any message before HELLO */
+	ARENA_ERR_ALREADY_WELCOMED = 8, /* fatal: a second HELLO */
+	ARENA_ERR_NOT_IN_ROOM = 9,      /* MOVE, CHAT or LEAVE while in the lobby */
+	ARENA_ERR_ROOM_FULL = 10,       /* JOIN of a room at capacity */
+	ARENA_ERR_TOO_MANY_ROOMS = 11,  /* JOIN would create a room beyond max_rooms */
+	ARENA_ERR_RATE_LIMITED = 12,    /* input or chat above the allowed rate; message dropped */
+	ARENA_ERR_BAD_NAME = 13,        /* name empty or otherwise unacceptable */
+	ARENA_ERR_SERVER_FULL = 14,     /* no free player slot */
+	ARENA_ERR_INTERNAL = 15,        /* server-side failure; the client may retry */
 };
 
 /* BYE reasons (u8 on the wire). */
@@ -86,11 +90,11 @@ enum arena_bye_reason {
 	ARENA_BYE_SHUTDOWN = 1,
 	ARENA_BYE_KICKED = 2,
 	ARENA_BYE_SERVER_FULL = 3,
-	ARENA_BYE_IDLE = 4,           /* idle timeout or handshake timeout */
+	ARENA_BYE_IDLE = 4, /* idle timeout or handshake timeout */
 	ARENA_BYE_PROTOCOL_ERROR = 5,
-	ARENA_BYE_TOO_SLOW = 6,       /* the client did not read; output buffer cap reached */
-	ARENA_BYE_FLOOD = 7,          /* persistent input flooding after throttling */
-	ARENA_BYE_IP_LIMIT = 8,       /* too many connections from this address */
+	ARENA_BYE_TOO_SLOW = 6, /* the client did not read; output buffer cap reached */
+	ARENA_BYE_FLOOD = 7,    /* persistent input flooding after throttling */
+	ARENA_BYE_IP_LIMIT = 8, /* too many connections from this address */
 };
 
 /* WELCOME.resume values. */
@@ -101,12 +105,12 @@ enum arena_resume_status {
 };
 
 /* Decoder error classes: each malformed class has its own negative errno. */
-#define ARENA_E_TRUNCATED   EBADMSG   /* payload shorter than its fields need */
-#define ARENA_E_OVERSIZE    EMSGSIZE  /* length above max_payload */
-#define ARENA_E_UNKNOWN     ENOMSG    /* unknown type, or a type of the other direction */
-#define ARENA_E_UTF8        EILSEQ    /* invalid UTF-8 or a control character in a string */
-#define ARENA_E_RANGE       ERANGE    /* a field outside its range (dx=2, empty name, n > max) */
-#define ARENA_E_TRAILING    ENOTEMPTY /* bytes left inside the frame after the last field */
+#define ARENA_E_TRUNCATED EBADMSG   /* payload shorter than its fields need */
+#define ARENA_E_OVERSIZE  EMSGSIZE  /* length above max_payload */
+#define ARENA_E_UNKNOWN   ENOMSG    /* unknown type, or a type of the other direction */
+#define ARENA_E_UTF8      EILSEQ    /* invalid UTF-8 or a control character in a string */
+#define ARENA_E_RANGE     ERANGE    /* a field outside its range (dx=2, empty name, n > max) */
+#define ARENA_E_TRAILING  ENOTEMPTY /* bytes left inside the frame after the last field */
 
 /* A string as carried in a decoded message: NUL-terminated copy, len excludes the NUL. */
 struct arena_str32 {
@@ -120,44 +124,44 @@ struct arena_text {
 
 struct arena_hello {
 	uint16_t version;
-	struct arena_str32 name;             /* 1..ARENA_NAME_MAX */
-	uint8_t token[ARENA_TOKEN_LEN];      /* all zero = no resume requested */
+	struct arena_str32 name;        /* 1..ARENA_NAME_MAX */
+	uint8_t token[ARENA_TOKEN_LEN]; /* all zero = no resume requested */
 };
 
 struct arena_welcome {
 	uint32_t player_id;
 	uint8_t token[ARENA_TOKEN_LEN];
-	uint8_t resume;                      /* enum arena_resume_status */
-	uint16_t tick_rate;                  /* Hz */
-	uint16_t max_payload;                /* largest client payload the server accepts */
-	uint16_t input_rate;                 /* MOVE per second allowed */
-	uint16_t chat_rate;                  /* CHAT per 10 s allowed */
-	uint16_t idle_timeout;               /* seconds without any client frame before BYE(idle) */
+	uint8_t resume;        /* enum arena_resume_status, 0..2 */
+	uint16_t tick_rate;    /* Hz, >= 1 */
+	uint16_t max_payload;  /* largest client payload the server accepts, <= 8192 */
+	uint16_t input_rate;   /* MOVE per second allowed */
+	uint16_t chat_rate;    /* CHAT per 10 s allowed */
+	uint16_t idle_timeout; /* seconds without any client frame before BYE(idle) */
 };
 
 struct arena_join {
-	struct arena_str32 room;             /* 0..ARENA_ROOM_MAX, empty = matchmaking */
+	struct arena_str32 room; /* 0..ARENA_ROOM_MAX, empty = matchmaking */
 };
 
 struct arena_joined {
 	uint16_t room_id;
-	struct arena_str32 room;             /* 1..ARENA_ROOM_MAX */
-	uint16_t width, height;              /* grid size, 1..4096 */
-	uint8_t capacity;                    /* 1..ARENA_SNAP_PLAYERS_MAX */
-	uint16_t x, y;                       /* the player's spawn cell */
+	struct arena_str32 room; /* 1..ARENA_ROOM_MAX */
+	uint16_t width, height;  /* grid size, 1..4096 */
+	uint8_t capacity;        /* 1..ARENA_SNAP_PLAYERS_MAX */
+	uint16_t x, y;           /* the player's spawn cell: x < width, y < height */
 };
 
 struct arena_move {
 	uint32_t seq;
-	int8_t dx, dy;                       /* each in {-1, 0, 1} */
+	int8_t dx, dy; /* each in {-1, 0, 1} */
 };
 
 struct arena_chat {
-	struct arena_text text;              /* 1..ARENA_CHAT_MAX */
+	struct arena_text text; /* 1..ARENA_CHAT_MAX */
 };
 
 struct arena_ping {
-	uint64_t stamp;                      /* opaque to the server, echoed in PONG */
+	uint64_t stamp; /* opaque to the server, echoed in PONG */
 };
 
 struct arena_snap_player {
@@ -172,19 +176,19 @@ struct arena_gem {
 
 struct arena_snapshot {
 	uint32_t tick;
-	uint32_t ack_seq;                    /* last MOVE seq applied for the recipient */
+	uint32_t ack_seq; /* last MOVE seq applied for the recipient */
 	uint16_t room_id;
-	uint8_t nplayers;                    /* 0..ARENA_SNAP_PLAYERS_MAX */
+	uint8_t nplayers; /* 0..ARENA_SNAP_PLAYERS_MAX */
 	struct arena_snap_player players[ARENA_SNAP_PLAYERS_MAX];
-	uint8_t ngems;                       /* 0..ARENA_SNAP_GEMS_MAX */
+	uint8_t ngems; /* 0..ARENA_SNAP_GEMS_MAX */
 	struct arena_gem gems[ARENA_SNAP_GEMS_MAX];
 };
 
 struct arena_chat_msg {
 	uint32_t sender_id;
-	struct arena_str32 sender;           /* 1..ARENA_NAME_MAX */
-	struct arena_str32 room;             /* 1..ARENA_ROOM_MAX */
-	struct arena_text text;              /* 1..ARENA_CHAT_MAX */
+	struct arena_str32 sender; /* 1..ARENA_NAME_MAX */
+	struct arena_str32 room;   /* 1..ARENA_ROOM_MAX */
+	struct arena_text text;    /* 1..ARENA_CHAT_MAX */
 };
 
 struct arena_lb_entry {
@@ -193,23 +197,23 @@ struct arena_lb_entry {
 };
 
 struct arena_leaderboard {
-	uint8_t n;                           /* 0..ARENA_LEADERBOARD_MAX */
+	uint8_t n; /* 0..ARENA_LEADERBOARD_MAX */
 	struct arena_lb_entry entries[ARENA_LEADERBOARD_MAX];
 };
 
 struct arena_error {
-	uint16_t code;                       /* enum arena_error_code, 1..15 (unknown codes are kept) */
-	struct arena_text text;              /* 0..ARENA_TEXT_MAX */
+	uint16_t code;          /* enum arena_error_code, 1..15 (unknown codes are kept) */
+	struct arena_text text; /* 0..ARENA_TEXT_MAX */
 };
 
 struct arena_bye {
-	uint8_t reason;                      /* enum arena_bye_reason, 1..8 */
-	struct arena_text text;              /* 0..ARENA_TEXT_MAX */
+	uint8_t reason;         /* enum arena_bye_reason, 1..8 */
+	struct arena_text text; /* 0..ARENA_TEXT_MAX */
 };
 
 /* One decoded message. Only the member named by `type` is meaningful. */
 struct arena_msg {
-	uint8_t type;                        /* enum arena_msg_type */
+	uint8_t type; /* enum arena_msg_type */
 	union {
 		struct arena_hello hello;
 		struct arena_welcome welcome;
@@ -217,13 +221,13 @@ struct arena_msg {
 		struct arena_joined joined;
 		struct arena_move move;
 		struct arena_chat chat;
-		struct arena_ping ping;          /* also PONG */
+		struct arena_ping ping; /* also PONG */
 		struct arena_snapshot snapshot;
 		struct arena_chat_msg chat_msg;
 		struct arena_leaderboard leaderboard;
 		struct arena_error error;
 		struct arena_bye bye;
-	} u;                                 /* LEAVE, LEADERBOARD_REQ carry nothing */
+	} u; /* LEAVE, LEADERBOARD_REQ carry nothing */
 };
 
 /* Which side a decoder sits on: a server accepts only client types, a client only server types. */
@@ -259,17 +263,17 @@ ssize_t arena_encode(const struct arena_msg *msg, void *buf, size_t cap);
  * arena_encode_snapshot_room() writes that part; arena_encode_snapshot_frame() writes the frame
  * header, tick and ack_seq, then copies the room part. Both return a length or -errno. */
 ssize_t arena_encode_snapshot_room(uint16_t room_id, const struct arena_snap_player *players,
-				   size_t nplayers, const struct arena_gem *gems, size_t ngems,
-				   void *buf, size_t cap);
+                                   size_t nplayers, const struct arena_gem *gems, size_t ngems,
+                                   void *buf, size_t cap);
 ssize_t arena_encode_snapshot_frame(uint32_t tick, uint32_t ack_seq, const void *room_part,
-				    size_t room_len, void *buf, size_t cap);
+                                    size_t room_len, void *buf, size_t cap);
 
 /* ---- Decoding ---------------------------------------------------------------------------- */
 
 /* Decode one complete payload of the given type (no header). `side` says which types are
  * acceptable. Returns 0 and fills *ret_msg, or a negative ARENA_E_* error. */
 int arena_decode_payload(enum arena_side side, uint8_t type, const void *payload, size_t len,
-			 struct arena_msg *ret_msg);
+                         struct arena_msg *ret_msg);
 
 /* Inspect a frame header at buf[0..len). Returns 0 with the whole frame size (header + payload)
  * in *ret_frame_len once at least the header is present; -EAGAIN if fewer than 3 bytes;
@@ -293,17 +297,19 @@ int arena_frame_peek(const void *buf, size_t len, size_t max_payload, size_t *re
  *
  * arena_decoder_feed consumes at most one frame's bytes per call. Returns 1 with *ret_msg set
  * when a frame completed, 0 when it needs more input (everything consumed), or a negative
- * ARENA_E_* error. An oversized length is rejected as soon as the 3-byte header is complete. */
+ * ARENA_E_* error. An oversized length or a type not acceptable to `side` is rejected as soon as
+ * the 3-byte header is complete. *ret_used is set on every return, errors included (0 once the
+ * decoder has failed). max_payload is clamped to ARENA_PAYLOAD_MAX. */
 struct arena_decoder {
 	enum arena_side side;
 	uint16_t max_payload;
-	int error;                           /* sticky: first error, 0 if none */
-	size_t have;                         /* bytes of the current frame buffered */
+	int error;   /* sticky: first error, 0 if none */
+	size_t have; /* bytes of the current frame buffered */
 	uint8_t buf[ARENA_FRAME_MAX];
 };
 
 void arena_decoder_init(struct arena_decoder *d, enum arena_side side, size_t max_payload);
 int arena_decoder_feed(struct arena_decoder *d, const void *data, size_t len, size_t *ret_used,
-		       struct arena_msg *ret_msg);
+                       struct arena_msg *ret_msg);
 
 #endif /* ARENA_PROTO_H */
