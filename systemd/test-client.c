@@ -28,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TC_MAX_SPAWN 16
-#define TC_MAX_LOGS 16
+#define TC_MAX_SPAWN       16
+#define TC_MAX_LOGS        16
 #define TC_SEND_TIMEOUT_MS 2000
 
 static const char *test_name = "test";
@@ -228,7 +228,7 @@ int tc_write_file(const char *path, const char *text)
 }
 
 static int make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
-		     socklen_t *ret_len)
+                     socklen_t *ret_len)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -269,7 +269,7 @@ int tc_free_port(int family, uint16_t *ret_port)
 	}
 	close(fd);
 	*ret_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					     : ((struct sockaddr_in *)&ss)->sin_port);
+	                                     : ((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 }
 
@@ -516,7 +516,7 @@ int tc_recv(struct tc_conn *c, int timeout_ms, struct arena_msg *ret)
 		while (c->off < c->len) {
 			size_t used = 0;
 			int r = arena_decoder_feed(&c->dec, c->in + c->off, c->len - c->off, &used,
-						   ret);
+			                           ret);
 
 			c->off += used;
 			if (r != 0)
@@ -558,14 +558,14 @@ int tc_recv_type(struct tc_conn *c, uint8_t type, int timeout_ms, struct arena_m
 			return 0;
 		if (ret->type == ARENA_BYE) {
 			fprintf(stderr, "# got BYE(%s) \"%s\" while waiting for %s\n",
-				arena_bye_name(ret->u.bye.reason), ret->u.bye.text.s,
-				arena_msg_type_name(type));
+			        arena_bye_name(ret->u.bye.reason), ret->u.bye.text.s,
+			        arena_msg_type_name(type));
 			return -ECONNABORTED;
 		}
 		if (ret->type == ARENA_ERROR)
 			fprintf(stderr, "# got ERROR(%s) \"%s\" while waiting for %s\n",
-				arena_error_name(ret->u.error.code), ret->u.error.text.s,
-				arena_msg_type_name(type));
+			        arena_error_name(ret->u.error.code), ret->u.error.text.s,
+			        arena_msg_type_name(type));
 	}
 }
 

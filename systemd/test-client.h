@@ -32,10 +32,10 @@ __attribute__((noreturn, format(printf, 1, 2))) void tc_fail(const char *fmt, ..
 /* Print the reason, clean up, exit 77 (skipped). */
 __attribute__((noreturn, format(printf, 1, 2))) void tc_skip(const char *fmt, ...);
 
-#define TC_CHECK(cond, ...)                                                                      \
-	do {                                                                                     \
-		if (!(cond))                                                                     \
-			tc_fail(__VA_ARGS__);                                                    \
+#define TC_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			tc_fail(__VA_ARGS__);                                                      \
 	} while (0)
 
 /* CLOCK_MONOTONIC in milliseconds and microseconds. */

@@ -23,17 +23,17 @@
 
 #include "test-client.h"
 
-#define WATCHDOG_USEC 1000000
+#define WATCHDOG_USEC        1000000
 #define HEARTBEAT_TIMEOUT_MS 2000
-#define START_TIMEOUT_MS 15000
-#define STEP_TIMEOUT_MS 5000
-#define STOP_TIMEOUT_MS 20000
-#define MAX_EVENTS 4096
-#define MAX_WORKERS 8
+#define START_TIMEOUT_MS     15000
+#define STEP_TIMEOUT_MS      5000
+#define STOP_TIMEOUT_MS      20000
+#define MAX_EVENTS           4096
+#define MAX_WORKERS          8
 
 struct event {
-	int64_t t_ms;       /* arrival, CLOCK_MONOTONIC */
-	unsigned dgram;     /* datagram number: lines of one sd_notify() call share it */
+	int64_t t_ms;   /* arrival, CLOCK_MONOTONIC */
+	unsigned dgram; /* datagram number: lines of one sd_notify() call share it */
 	char line[256];
 };
 
@@ -53,9 +53,9 @@ static void open_notify_socket(const char *path)
 	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	TC_CHECK(notify_fd >= 0, "socket: %s", strerror(errno));
 	TC_CHECK(bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind %s: %s", path,
-		 strerror(errno));
+	         strerror(errno));
 	TC_CHECK(setsockopt(notify_fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == 0,
-		 "SO_PASSCRED: %s", strerror(errno));
+	         "SO_PASSCRED: %s", strerror(errno));
 }
 
 /* Receive one datagram if there is one; split it into events. Returns true if one came. */
@@ -68,9 +68,9 @@ static bool recv_one(void)
 	} control;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
 	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = &control,
-			    .msg_controllen = sizeof(control)};
+	                    .msg_iovlen = 1,
+	                    .msg_control = &control,
+	                    .msg_controllen = sizeof(control)};
 	struct cmsghdr *cm;
 	pid_t sender = 0;
 	ssize_t n;
@@ -89,8 +89,8 @@ static bool recv_one(void)
 		}
 	}
 	TC_CHECK(sender == daemon_pid,
-		 "notification from pid %d, not from the master %d (NotifyAccess=main): \"%s\"",
-		 (int)sender, (int)daemon_pid, buf);
+	         "notification from pid %d, not from the master %d (NotifyAccess=main): \"%s\"",
+	         (int)sender, (int)daemon_pid, buf);
 	ndgrams++;
 	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -99,7 +99,8 @@ static bool recv_one(void)
 		events[nevents].dgram = ndgrams;
 		snprintf(events[nevents].line, sizeof(events[0].line), "%s", line);
 		if (strncmp(line, "WATCHDOG=", 9) != 0)
-			printf("# +%lld ms: %s\n", (long long)(events[nevents].t_ms % 100000), line);
+			printf("# +%lld ms: %s\n", (long long)(events[nevents].t_ms % 100000),
+			       line);
 		nevents++;
 	}
 	return true;
@@ -177,15 +178,15 @@ static void write_config(const char *path, uint16_t port, bool broken)
 	int r;
 
 	snprintf(text, sizeof(text),
-		 "[server]\n"
-		 "listen = 127.0.0.1:%u\n"
-		 "workers = 2\n"
-		 "log_level = debug\n"
-		 "heartbeat_timeout = %dms\n"
-		 "state_dir = %s/state\n"
-		 "[game]\n"
-		 "%s = 20\n",
-		 port, HEARTBEAT_TIMEOUT_MS, tc_tmpdir(), broken ? "tick_rat" : "tick_rate");
+	         "[server]\n"
+	         "listen = 127.0.0.1:%u\n"
+	         "workers = 2\n"
+	         "log_level = debug\n"
+	         "heartbeat_timeout = %dms\n"
+	         "state_dir = %s/state\n"
+	         "[game]\n"
+	         "%s = 20\n",
+	         port, HEARTBEAT_TIMEOUT_MS, tc_tmpdir(), broken ? "tick_rat" : "tick_rate");
 	r = tc_write_file(path, text);
 	TC_CHECK(r == 0, "write %s: %s", path, strerror(-r));
 }
@@ -201,16 +202,16 @@ static void check_reload(uint16_t port, bool broken)
 	rel = wait_line("RELOADING=1", mark, STEP_TIMEOUT_MS);
 	TC_CHECK(rel >= 0, "%s: no RELOADING=1 within %d ms of SIGHUP", what, STEP_TIMEOUT_MS);
 	for (size_t i = mark; i < nevents; i++)
-		if (events[i].dgram == events[rel].dgram && starts_with(events[i].line, "MONOTONIC_USEC="))
+		if (events[i].dgram == events[rel].dgram &&
+		    starts_with(events[i].line, "MONOTONIC_USEC="))
 			mono = (long)i;
 	TC_CHECK(mono >= 0, "%s: RELOADING=1 without MONOTONIC_USEC= in the same message", what);
 	unsigned long long usec = strtoull(events[mono].line + 15, NULL, 10);
 	TC_CHECK(usec + 1000000 >= before && usec <= tc_now_usec() + 1000000,
-		 "%s: MONOTONIC_USEC=%llu is not the time of the reload (now %llu)", what, usec,
-		 (unsigned long long)tc_now_usec());
+	         "%s: MONOTONIC_USEC=%llu is not the time of the reload (now %llu)", what, usec,
+	         (unsigned long long)tc_now_usec());
 	rdy = wait_line("READY=1", (size_t)rel + 1, STEP_TIMEOUT_MS);
-	TC_CHECK(rdy >= 0, "%s: no READY=1 after RELOADING=1 within %d ms", what,
-		 STEP_TIMEOUT_MS);
+	TC_CHECK(rdy >= 0, "%s: no READY=1 after RELOADING=1 within %d ms", what, STEP_TIMEOUT_MS);
 	tc_ok("%s: RELOADING=1 + MONOTONIC_USEC, then READY=1", what);
 	if (broken) {
 		int64_t until = events[rdy].t_ms + 3000;
@@ -260,9 +261,9 @@ static void check_frozen_worker(void)
 	if (!t_gone)
 		kill(victim, SIGKILL);
 	TC_CHECK(t_gone, "frozen worker %d still there %lld ms after SIGSTOP", (int)victim,
-		 (long long)(tc_now_ms() - t_stop));
+	         (long long)(tc_now_ms() - t_stop));
 	TC_CHECK(fresh, "no replacement worker within %lld ms of SIGSTOP",
-		 (long long)(deadline - t_stop));
+	         (long long)(deadline - t_stop));
 	tc_ok("frozen worker killed after %lld ms, replacement %d after %lld ms",
 	      (long long)(t_gone - t_stop), (int)fresh, (long long)(t_fresh - t_stop));
 
@@ -284,14 +285,14 @@ static void check_frozen_worker(void)
 	 * pings back for longer than the watchdog interval (that is what lets systemd step in
 	 * when the master cannot recover). */
 	TC_CHECK(gap >= WATCHDOG_USEC / 1000,
-		 "WATCHDOG=1 kept coming while a worker was frozen (longest gap %lld ms)",
-		 (long long)gap);
+	         "WATCHDOG=1 kept coming while a worker was frozen (longest gap %lld ms)",
+	         (long long)gap);
 	TC_CHECK(first_after, "WATCHDOG=1 did not resume after the replacement worker started");
 	int64_t t2[64];
 	size_t n2 = pings(first_after, tc_now_ms(), t2, 64);
 	TC_CHECK(n2 >= 2 && max_gap(t2, n2) < WATCHDOG_USEC / 1000,
-		 "WATCHDOG=1 not regular again after the replacement (%zu pings, gap %lld ms)", n2,
-		 (long long)max_gap(t2, n2));
+	         "WATCHDOG=1 not regular again after the replacement (%zu pings, gap %lld ms)", n2,
+	         (long long)max_gap(t2, n2));
 	tc_ok("WATCHDOG=1 paused for %lld ms while the heartbeat was stale, then resumed",
 	      (long long)gap);
 }
@@ -336,7 +337,7 @@ int main(void)
 	size_t n = pings(t_ready, tc_now_ms(), t, 256);
 	TC_CHECK(n >= 3, "only %zu WATCHDOG=1 in the 3 s after READY=1 (WATCHDOG_USEC=1s)", n);
 	TC_CHECK(max_gap(t, n) < WATCHDOG_USEC / 1000,
-		 "WATCHDOG=1 gap of %lld ms exceeds WATCHDOG_USEC", (long long)max_gap(t, n));
+	         "WATCHDOG=1 gap of %lld ms exceeds WATCHDOG_USEC", (long long)max_gap(t, n));
 	tc_ok("%zu WATCHDOG=1 in 3 s, longest gap %lld ms", n, (long long)max_gap(t, n));
 
 	check_reload(port, false);
@@ -357,9 +358,9 @@ int main(void)
 	for (size_t k = (size_t)i; k < nevents; k++)
 		TC_CHECK(strcmp(events[k].line, "READY=1") != 0, "READY=1 after STOPPING=1");
 	TC_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		 "arenad ended with %s %d, expected exit status 0",
-		 WIFEXITED(status) ? "exit status" : "signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	         "arenad ended with %s %d, expected exit status 0",
+	         WIFEXITED(status) ? "exit status" : "signal",
+	         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	for (int k = 0; k < 200 && tc_group_alive(daemon_pid); k++)
 		tc_sleep_ms(10);
 	TC_CHECK(!tc_group_alive(daemon_pid), "a process of arenad outlived the master");

@@ -20,8 +20,8 @@
 #include "test-client.h"
 
 #define START_TIMEOUT_MS 15000
-#define STOP_TIMEOUT_MS 20000
-#define MAX_ARGS 64
+#define STOP_TIMEOUT_MS  20000
+#define MAX_ARGS         64
 
 struct listen_addr {
 	const char *host; /* for the client: "127.0.0.1" or "::1" */
@@ -40,10 +40,10 @@ static char *xstrdup(const char *s)
 
 /* Build: systemd-socket-activate -l A... [-E VAR=...]... [wrapper...] arenad -c conf */
 static size_t build_argv(char **argv, const struct listen_addr *addrs, size_t naddrs,
-			 const char *conf)
+                         const char *conf)
 {
 	static const char *const pass_env[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
-					       "MALLOC_PERTURB_"};
+	                                       "MALLOC_PERTURB_"};
 	const char *activate = getenv("SYSTEMD_SOCKET_ACTIVATE");
 	const char *wrapper = getenv("ARENA_TEST_WRAPPER");
 	size_t n = 0;
@@ -97,12 +97,12 @@ static void run_case(const char *label, struct listen_addr *addrs, size_t naddrs
 	snprintf(conf, sizeof(conf), "%s/%s.conf", tc_tmpdir(), label);
 	snprintf(log, sizeof(log), "%s/%s.log", tc_tmpdir(), label);
 	snprintf(text, sizeof(text),
-		 "[server]\n"
-		 "listen = 127.0.0.1:%u\n"
-		 "workers = 2\n"
-		 "log_level = debug\n"
-		 "state_dir = %s/state-%s\n",
-		 decoy, tc_tmpdir(), label);
+	         "[server]\n"
+	         "listen = 127.0.0.1:%u\n"
+	         "workers = 2\n"
+	         "log_level = debug\n"
+	         "state_dir = %s/state-%s\n",
+	         decoy, tc_tmpdir(), label);
 	r = tc_write_file(conf, text);
 	TC_CHECK(r == 0, "write %s: %s", conf, strerror(-r));
 
@@ -120,7 +120,7 @@ static void run_case(const char *label, struct listen_addr *addrs, size_t naddrs
 	for (size_t i = 0; i < naddrs; i++) {
 		r = tc_play(addrs[i].host, addrs[i].port, "sockact", START_TIMEOUT_MS);
 		TC_CHECK(r == 0, "%s: session on the passed socket %s port %u failed: %s", label,
-			 addrs[i].host, addrs[i].port, strerror(-r));
+		         addrs[i].host, addrs[i].port, strerror(-r));
 		tc_ok("%s: HELLO/JOIN/MOVE/PING on the passed socket %s port %u", label,
 		      addrs[i].host, addrs[i].port);
 	}
@@ -131,7 +131,7 @@ static void run_case(const char *label, struct listen_addr *addrs, size_t naddrs
 	r = tc_connect("127.0.0.1", decoy, 2000, &c);
 	tc_close(c);
 	TC_CHECK(r == -ECONNREFUSED, "%s: listen= port %u from the config is open (%s)", label,
-		 decoy, r == 0 ? "connected" : strerror(-r));
+	         decoy, r == 0 ? "connected" : strerror(-r));
 	tc_ok("%s: listen= from the config is ignored with passed sockets", label);
 
 	TC_CHECK(kill(pid, SIGHUP) == 0, "%s: SIGHUP: %s", label, strerror(errno));
@@ -145,12 +145,11 @@ static void run_case(const char *label, struct listen_addr *addrs, size_t naddrs
 
 	TC_CHECK(kill(pid, SIGTERM) == 0, "%s: SIGTERM: %s", label, strerror(errno));
 	r = tc_wait_exit(pid, STOP_TIMEOUT_MS, &status);
-	TC_CHECK(r == 0, "%s: arenad did not exit within %d ms of SIGTERM", label,
-		 STOP_TIMEOUT_MS);
+	TC_CHECK(r == 0, "%s: arenad did not exit within %d ms of SIGTERM", label, STOP_TIMEOUT_MS);
 	TC_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		 "%s: arenad ended with %s %d, expected exit status 0", label,
-		 WIFEXITED(status) ? "exit status" : "signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	         "%s: arenad ended with %s %d, expected exit status 0", label,
+	         WIFEXITED(status) ? "exit status" : "signal",
+	         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	for (int i = 0; i < 200 && tc_group_alive(pid); i++)
 		tc_sleep_ms(10);
 	TC_CHECK(!tc_group_alive(pid), "%s: a process of arenad outlived the master", label);
