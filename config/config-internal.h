@@ -1,0 +1,66 @@
+/* config-internal.h: value parsers and helpers shared by the config library's own files.
+ *
+ * Not installed and not part of the arena_config.h contract: the loader (config.c), the command
+ * line parser (cli.c), the unit test and the fuzzer use these. Every parser takes the whole
+ * value text (already stripped of surrounding blanks by libinih), accepts it only if all of it
+ * is well formed, and leaves its output untouched on failure: -EINVAL for malformed text,
+ * -ERANGE for a number too large to represent.
+ */
+#ifndef ARENA_CONFIG_INTERNAL_H
+#define ARENA_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena_config.h"
+
+/* Largest configuration file or string accepted, in bytes. */
+#define CFG_FILE_MAX (1024 * 1024)
+
+/* Longest accepted "ADDR:PORT" text (the struct arena_cli listen slots hold 64 bytes). */
+#define CFG_LISTEN_TEXT_MAX 63
+
+/* Unsigned decimal integer: digits only (no sign, no base prefix, no blanks, no junk).
+ * -EINVAL if malformed, -ERANGE if above UINT64_MAX. */
+int cfg_parse_uint(const char *text, uint64_t *ret);
+
+/* Duration: an unsigned decimal integer followed by "ms", "s", "m" or "h"; no unit means
+ * seconds. *ret_ms is in milliseconds. -EINVAL if malformed, -ERANGE on overflow. */
+int cfg_parse_duration(const char *text, uint64_t *ret_ms);
+
+/* Size: an unsigned decimal integer optionally followed by "k" or "m" (times 1024 and
+ * 1024 * 1024). *ret is in bytes. -EINVAL if malformed, -ERANGE on overflow. */
+int cfg_parse_size(const char *text, uint64_t *ret);
+
+/* Boolean: true/false, yes/no, on/off, 1/0 (letters in any case). -EINVAL otherwise. */
+int cfg_parse_bool(const char *text, bool *ret);
+
+/* Log level by name: err, warning, notice, info, debug. -EINVAL otherwise. */
+int cfg_parse_log_level(const char *text, enum arena_log_level *ret);
+
+/* Write a duration in the largest unit that represents it exactly ("5s", "250ms", "2m"), in a
+ * form cfg_parse_duration() reads back to the same value. buf must hold at least 24 bytes. */
+void cfg_format_duration(uint64_t ms, char *buf, size_t size);
+
+/* Write a size as "256k", "64m" or a plain byte count, readable by cfg_parse_size(). buf must
+ * hold at least 24 bytes. */
+void cfg_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* True if two listen entries denote the same socket address (family, address, port). */
+bool cfg_listen_same(const struct arena_listen *a, const struct arena_listen *b);
+
+/* True if every field of two configurations is equal (listen entries compared by address and
+ * normalised text). For tests and the fuzzer's round-trip oracle. */
+bool cfg_equal(const struct arena_config *a, const struct arena_config *b);
+
+/* Edit distance (insertions, deletions, substitutions and adjacent transpositions) between two
+ * strings, or a value above limit if it exceeds limit or either string is longer than 64
+ * bytes. */
+unsigned cfg_edit_distance(const char *a, const char *b, unsigned limit);
+
+/* Copy text into buf for quoting in an error message: control and non-ASCII bytes become '?',
+ * and text longer than the buffer is cut with "...". Always NUL-terminates (size >= 4). */
+void cfg_quote(const char *text, char *buf, size_t size);
+
+#endif /* ARENA_CONFIG_INTERNAL_H */
