@@ -176,7 +176,7 @@ void arena_cli_usage(FILE *out, const char *argv0)
 	    "  -c, --config=FILE       read settings from the INI file FILE\n"
 	    "  -l, --listen=ADDR:PORT  listen here instead of the file's listen list (repeatable)\n"
 	    "  -w, --workers=N         run N worker processes, 0..256 (0 = one per online CPU)\n"
-	    "      --check-config      validate the configuration and exit (0 valid, 78 not)\n"
+	    "      --check-config      check the configuration, print it, exit (0 valid, 78 not)\n"
 	    "  -f, --foreground        accepted for compatibility; arenad never daemonizes\n"
 	    "  -V, --version           print the version and exit\n"
 	    "  -h, --help              print this help and exit\n"
