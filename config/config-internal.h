@@ -1,7 +1,8 @@
-/* config-internal.h: value parsers and helpers shared by the config library's own files.
+/* config-internal.h: the key table, value parsers and helpers shared by the config library.
  *
- * Not installed and not part of the arena_config.h contract: the loader (config.c), the command
- * line parser (cli.c), the unit test and the fuzzer use these. Every parser takes the whole
+ * Not installed and not part of the arena_config.h contract: the loader (config.c), the key
+ * table and dump (keys.c), the command line parser (cli.c), the unit test and the fuzzer use
+ * these. Every parser takes the whole
  * value text (already stripped of surrounding blanks by libinih), accepts it only if all of it
  * is well formed, and leaves its output untouched on failure: -EINVAL for malformed text,
  * -ERANGE for a number too large to represent.
@@ -20,6 +21,48 @@
 
 /* Longest accepted "ADDR:PORT" text (the struct arena_cli listen slots hold 64 bytes). */
 #define CFG_LISTEN_TEXT_MAX 63
+
+/* ---- The key table (keys.c) ------------------------------------------------------------ */
+
+#define CFG_WORKERS_MAX 256
+#define CFG_NSECTIONS   4  /* server, limits, game, testing */
+#define CFG_NKEYS       31 /* entries of cfg_keys[] */
+
+enum cfg_key_type {
+	KT_UINT,      /* unsigned */
+	KT_DURATION,  /* uint32_t milliseconds */
+	KT_SIZE,      /* size_t bytes */
+	KT_BOOL,      /* bool */
+	KT_LOG_LEVEL, /* enum arena_log_level */
+	KT_PATH,      /* char[ARENA_PATH_MAX], absolute */
+	KT_LISTEN,    /* listen[] + nlisten */
+};
+
+/* One configuration key: where it lives, how it is stored, what values are allowed. */
+struct key_def {
+	const char *section;
+	const char *name;
+	enum cfg_key_type type;
+	size_t offset;     /* of its field in struct arena_config */
+	uint64_t min, max; /* numbers as is, durations in ms, sizes in bytes */
+};
+
+/* Section names in file order. */
+extern const char *const cfg_sections[CFG_NSECTIONS];
+
+/* Every key, grouped by section in cfg_sections[] order (the order of the dump). */
+extern const struct key_def cfg_keys[CFG_NKEYS];
+
+/* The field of cfg that key k is stored in. */
+static inline void *cfg_key_field(struct arena_config *cfg, const struct key_def *k)
+{
+	return (char *)cfg + k->offset;
+}
+
+/* Number of online CPUs, clamped to 1..CFG_WORKERS_MAX: what "workers = 0" means. */
+unsigned cfg_online_cpus(void);
+
+/* ---- Value parsers (values.c) ---------------------------------------------------------- */
 
 /* Unsigned decimal integer: digits only (no sign, no base prefix, no blanks, no junk).
  * -EINVAL if malformed, -ERANGE if above UINT64_MAX. */

@@ -1,9 +1,9 @@
-/* config.c: arenad's configuration loader: defaults, the INI file (via libinih), flags, checks.
+/* config.c: arenad's configuration loader: the INI file (via libinih), flags, checks.
  *
- * One table lists every key with its section, type, storage and allowed range; loading, error
- * messages, suggestions and arena_config_dump() are all driven by it, so a key cannot be known
- * to one and missing from another. A load works on a private copy (defaults, then the file, then
- * the flags, then cross-field checks) and copies it out only when everything passed.
+ * Driven by the key table of keys.c (section, type, storage, range of every key), so loading,
+ * messages and suggestions cannot disagree with the dump. A load works on a private copy
+ * (defaults, then the file, then the flags, then cross-field checks) and copies it out only
+ * when everything passed.
  *
  * libinih is used through ini_parse_stream() with our own line reader. The reader numbers the
  * lines (libinih's handler gets no line number in Debian's build), rejects a line that would not
@@ -22,86 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena-build.h"
 #include "arena_config.h"
-#include "arena_proto.h"
 #include "config-internal.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define SEC  1000ull
-#define MIN  (60 * SEC)
-#define HOUR (60 * MIN)
-
-#define WORKERS_MAX 256
-
-enum key_type {
-	KT_UINT,     /* unsigned */
-	KT_DURATION, /* uint32_t milliseconds */
-	KT_SIZE,     /* size_t bytes */
-	KT_BOOL,     /* bool */
-	KT_LOG_LEVEL,
-	KT_PATH,   /* char[ARENA_PATH_MAX], absolute */
-	KT_LISTEN, /* listen[] + nlisten */
-};
-
-struct key_def {
-	const char *section;
-	const char *name;
-	enum key_type type;
-	size_t offset;
-	uint64_t min, max; /* numbers as is, durations in ms, sizes in bytes */
-};
-
-#define KEY(sec, field, type, lo, hi)                                                              \
-	{                                                                                          \
-		sec, #field, type, offsetof(struct arena_config, field), lo, hi                    \
-	}
-#define KEY_MS(sec, name, field, lo, hi)                                                           \
-	{                                                                                          \
-		sec, name, KT_DURATION, offsetof(struct arena_config, field), lo, hi               \
-	}
-
-static const char *const sections[] = {"server", "limits", "game", "testing"};
-
-static const struct key_def keys[] = {
-    KEY("server", listen, KT_LISTEN, 1, ARENA_LISTEN_MAX),
-    KEY("server", workers, KT_UINT, 0, WORKERS_MAX),
-    KEY("server", max_clients, KT_UINT, 1, 1000000),
-    KEY("server", max_clients_per_ip, KT_UINT, 1, 1000000),
-    KEY("server", backlog, KT_UINT, 1, 65535),
-    KEY("server", log_level, KT_LOG_LEVEL, 0, 0),
-    KEY("server", state_dir, KT_PATH, 0, 0),
-    KEY_MS("server", "drain_timeout", drain_timeout_ms, 100, 10 * MIN),
-    KEY_MS("server", "heartbeat_timeout", heartbeat_timeout_ms, 200, 10 * MIN),
-    KEY("server", crash_limit, KT_UINT, 1, 1000),
-    KEY_MS("server", "crash_window", crash_window_ms, SEC, HOUR),
-    KEY_MS("server", "save_interval", save_interval_ms, SEC, HOUR),
-
-    KEY("limits", max_payload, KT_UINT, 64, ARENA_PAYLOAD_MAX),
-    KEY_MS("limits", "handshake_timeout", handshake_timeout_ms, 100, 10 * MIN),
-    KEY_MS("limits", "idle_timeout", idle_timeout_ms, SEC, HOUR),
-    KEY("limits", output_buffer, KT_SIZE, 4 * 1024, 64 * 1024 * 1024),
-    KEY("limits", input_rate, KT_UINT, 1, 1000),
-    KEY("limits", input_burst, KT_UINT, 1, 10000),
-    KEY("limits", chat_rate, KT_UINT, 1, 1000),
-    KEY("limits", chat_burst, KT_UINT, 1, 1000),
-    KEY("limits", flood_kick, KT_UINT, 1, 1000000),
-
-    KEY("game", tick_rate, KT_UINT, 1, 100),
-    KEY("game", max_players, KT_UINT, 1, 1000000),
-    KEY("game", max_rooms, KT_UINT, 1, 100000),
-    KEY("game", room_width, KT_UINT, 2, 4096),
-    KEY("game", room_height, KT_UINT, 2, 4096),
-    KEY("game", room_capacity, KT_UINT, 1, 64),
-    KEY("game", gems_per_room, KT_UINT, 0, 32),
-    KEY_MS("game", "resume_grace", resume_grace_ms, 0, HOUR),
-    KEY("game", leaderboard_size, KT_UINT, 1, 100),
-
-    KEY("testing", fault_injection, KT_BOOL, 0, 1),
-};
-
-#define NKEYS ARRAY_SIZE(keys)
 
 /* Everything one load works on. */
 struct parse_state {
@@ -117,7 +41,7 @@ struct parse_state {
 	unsigned err_line; /* its line, 0 if not tied to a line */
 	struct arena_config_error *out;
 	struct arena_config cfg;
-	unsigned set_line[NKEYS]; /* where each key was set, 0 = not in the file */
+	unsigned set_line[CFG_NKEYS]; /* where each key was set, 0 = not in the file */
 };
 
 /* Record the first error as "<name>:<line>: <message>" (or "<name>: <message>" for line 0). */
@@ -146,8 +70,8 @@ __attribute__((format(printf, 4, 5))) static void fail(struct parse_state *st, u
 
 static bool is_section(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
-		if (strcmp(sections[i], name) == 0)
+	for (size_t i = 0; i < CFG_NSECTIONS; i++) {
+		if (strcmp(cfg_sections[i], name) == 0)
 			return true;
 	}
 	return false;
@@ -155,22 +79,12 @@ static bool is_section(const char *name)
 
 static int find_key(const char *section, const char *name)
 {
-	for (size_t i = 0; i < NKEYS; i++) {
-		if ((!section || strcmp(keys[i].section, section) == 0) &&
-		    strcmp(keys[i].name, name) == 0)
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		if ((!section || strcmp(cfg_keys[i].section, section) == 0) &&
+		    strcmp(cfg_keys[i].name, name) == 0)
 			return (int)i;
 	}
 	return -1;
-}
-
-static void *field(struct arena_config *cfg, const struct key_def *k)
-{
-	return (char *)cfg + k->offset;
-}
-
-static const void *cfield(const struct arena_config *cfg, const struct key_def *k)
-{
-	return (const char *)cfg + k->offset;
 }
 
 /* Allowed range of a numeric key as text: "1..1000", "100ms..10m", "4k..64m". */
@@ -257,13 +171,13 @@ static void set_number(struct parse_state *st, const struct key_def *k, const ch
 	}
 	switch (k->type) {
 	case KT_DURATION:
-		*(uint32_t *)field(&st->cfg, k) = (uint32_t)v;
+		*(uint32_t *)cfg_key_field(&st->cfg, k) = (uint32_t)v;
 		break;
 	case KT_SIZE:
-		*(size_t *)field(&st->cfg, k) = (size_t)v;
+		*(size_t *)cfg_key_field(&st->cfg, k) = (size_t)v;
 		break;
 	default:
-		*(unsigned *)field(&st->cfg, k) = (unsigned)v;
+		*(unsigned *)cfg_key_field(&st->cfg, k) = (unsigned)v;
 		break;
 	}
 }
@@ -356,7 +270,7 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 		set_number(st, k, value);
 		break;
 	case KT_BOOL:
-		if (cfg_parse_bool(value, (bool *)field(&st->cfg, k)) < 0)
+		if (cfg_parse_bool(value, (bool *)cfg_key_field(&st->cfg, k)) < 0)
 			fail(
 			    st, st->line, -EINVAL,
 			    "invalid value '%s' for %s in [%s]; expected true, false, yes, no, on, "
@@ -364,7 +278,8 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 			    q, k->name, k->section, comment_hint(value));
 		break;
 	case KT_LOG_LEVEL:
-		if (cfg_parse_log_level(value, (enum arena_log_level *)field(&st->cfg, k)) < 0)
+		if (cfg_parse_log_level(value, (enum arena_log_level *)cfg_key_field(&st->cfg, k)) <
+		    0)
 			fail(st, st->line, -EINVAL,
 			     "invalid value '%s' for %s in [%s]; expected err, warning, notice, "
 			     "info "
@@ -387,7 +302,7 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 			    q, k->name, k->section, ARENA_PATH_MAX - 1);
 			break;
 		}
-		memcpy(field(&st->cfg, k), value, len + 1);
+		memcpy(cfg_key_field(&st->cfg, k), value, len + 1);
 		break;
 	}
 	case KT_LISTEN:
@@ -409,27 +324,27 @@ static void unknown_key(struct parse_state *st, const char *section, const char 
 	cfg_quote(name, q, sizeof(q));
 	if (elsewhere >= 0) {
 		fail(st, st->line, -EINVAL, "unknown key '%s' in [%s] (it belongs in [%s])", q,
-		     section, keys[elsewhere].section);
+		     section, cfg_keys[elsewhere].section);
 		return;
 	}
-	for (size_t i = 0; i < NKEYS; i++) {
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
 		unsigned d;
 
-		if (strcmp(keys[i].section, section) != 0)
+		if (strcmp(cfg_keys[i].section, section) != 0)
 			continue;
-		d = cfg_edit_distance(name, keys[i].name, 2);
+		d = cfg_edit_distance(name, cfg_keys[i].name, 2);
 		if (d < best_d) {
 			best_d = d;
 			best = (int)i;
 		}
 		n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
-		                      n ? ", " : "", keys[i].name);
+		                      n ? ", " : "", cfg_keys[i].name);
 		if (n >= sizeof(list))
 			n = sizeof(list) - 1;
 	}
 	if (best >= 0)
 		fail(st, st->line, -EINVAL, "unknown key '%s' in [%s] (did you mean '%s'?)", q,
-		     section, keys[best].name);
+		     section, cfg_keys[best].name);
 	else
 		fail(st, st->line, -EINVAL, "unknown key '%s' in [%s]; valid keys are: %s", q,
 		     section, list);
@@ -446,7 +361,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (st->err)
 		return 0;
 	if (continuation) {
-		if (st->prev_key >= 0 && keys[st->prev_key].type == KT_LISTEN) {
+		if (st->prev_key >= 0 && cfg_keys[st->prev_key].type == KT_LISTEN) {
 			set_listen(st, value, true);
 		} else {
 			cfg_quote(name, q, sizeof(q));
@@ -466,7 +381,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (idx >= 0)
 			fail(st, st->line, -EINVAL,
 			     "key '%s' is outside any section; put it under [%s]", q,
-			     keys[idx].section);
+			     cfg_keys[idx].section);
 		else
 			fail(st, st->line, -EINVAL,
 			     "key '%s' is outside any section; keys belong under [server], "
@@ -490,7 +405,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		unknown_key(st, section, name);
 		return 0;
 	}
-	k = &keys[idx];
+	k = &cfg_keys[idx];
 	if (st->set_line[idx]) {
 		fail(st, st->line, -EINVAL,
 		     "duplicate key '%s' in [%s]; each key may be set once (first set on line %u)",
@@ -536,9 +451,9 @@ static void check_header(struct parse_state *st, const char *start)
 	if ((size_t)(p - start - 1) >= sizeof(name) || !is_section(name)) {
 		const char *best = NULL;
 
-		for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
-			if (cfg_edit_distance(name, sections[i], 2) <= 2) {
-				best = sections[i];
+		for (size_t i = 0; i < CFG_NSECTIONS; i++) {
+			if (cfg_edit_distance(name, cfg_sections[i], 2) <= 2) {
+				best = cfg_sections[i];
 				break;
 			}
 		}
@@ -670,63 +585,12 @@ static void check_cross(struct parse_state *st)
 		     c->gems_per_room, c->room_width, c->room_height);
 }
 
-/* ---- Public API -------------------------------------------------------------------------- */
-
-static unsigned online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		return 1;
-	return n > WORKERS_MAX ? WORKERS_MAX : (unsigned)n;
-}
-
-void arena_config_defaults(struct arena_config *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	if (arena_listen_parse("0.0.0.0:7777", &ret->listen[0]) == 0)
-		ret->nlisten = 1;
-	ret->workers = online_cpus();
-	ret->max_clients = 10000;
-	ret->max_clients_per_ip = 256;
-	ret->backlog = 511;
-	ret->log_level = ARENA_LOG_INFO;
-	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", ARENA_STATEDIR);
-	ret->drain_timeout_ms = 5 * SEC;
-	ret->heartbeat_timeout_ms = 3 * SEC;
-	ret->crash_limit = 5;
-	ret->crash_window_ms = 30 * SEC;
-	ret->save_interval_ms = 60 * SEC;
-
-	ret->max_payload = ARENA_CLIENT_PAYLOAD_DEFAULT;
-	ret->handshake_timeout_ms = 5 * SEC;
-	ret->idle_timeout_ms = 60 * SEC;
-	ret->output_buffer = 256 * 1024;
-	ret->input_rate = 20;
-	ret->input_burst = 40;
-	ret->chat_rate = 5;
-	ret->chat_burst = 5;
-	ret->flood_kick = 200;
-
-	ret->tick_rate = 20;
-	ret->max_players = 20000;
-	ret->max_rooms = 2000;
-	ret->room_width = 64;
-	ret->room_height = 64;
-	ret->room_capacity = 16;
-	ret->gems_per_room = 4;
-	ret->resume_grace_ms = 30 * SEC;
-	ret->leaderboard_size = 10;
-
-	ret->fault_injection = false;
-}
-
 /* Last step of every load: checks across keys, then "workers = 0" becomes the CPU count. */
 static void finish(struct parse_state *st)
 {
 	check_cross(st);
 	if (!st->err && st->cfg.workers == 0)
-		st->cfg.workers = online_cpus();
+		st->cfg.workers = cfg_online_cpus();
 }
 
 /* Parse text (NUL-free, len bytes) into st->cfg. 0 or the first error. */
@@ -861,9 +725,9 @@ static void apply_flags(struct parse_state *st, const struct arena_cli *cli)
 		}
 	}
 	if (!st->err && cli->workers >= 0) {
-		if (cli->workers > WORKERS_MAX)
+		if (cli->workers > CFG_WORKERS_MAX)
 			fail(st, 0, -ERANGE, "--workers %d is out of range; allowed range is 0..%d",
-			     cli->workers, WORKERS_MAX);
+			     cli->workers, CFG_WORKERS_MAX);
 		else
 			st->cfg.workers = (unsigned)cli->workers;
 	}
@@ -910,67 +774,4 @@ int arena_config_load(const struct arena_cli *cli, struct arena_config *ret,
 	free(buf);
 	free(st);
 	return r;
-}
-
-/* Write "listen = A B ..." wrapped on indented continuation lines of at most ~100 columns. */
-static void dump_listen(const struct arena_config *cfg, FILE *out)
-{
-	size_t col = strlen("listen =");
-
-	fputs("listen =", out);
-
-	for (unsigned i = 0; i < cfg->nlisten && i < ARENA_LISTEN_MAX; i++) {
-		size_t w = strlen(cfg->listen[i].text) + 1;
-
-		if (i > 0 && col + w > 100) {
-			fputs("\n        ", out);
-			col = 8;
-		}
-		fprintf(out, " %s", cfg->listen[i].text);
-		col += w;
-	}
-	fputc('\n', out);
-}
-
-void arena_config_dump(const struct arena_config *cfg, FILE *out)
-{
-	const char *section = NULL;
-	char buf[24];
-
-	fprintf(out, "# arenad configuration (arena %s)\n", ARENA_VERSION);
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct key_def *k = &keys[i];
-
-		if (!section || strcmp(section, k->section) != 0) {
-			section = k->section;
-			fprintf(out, "\n[%s]\n", section);
-		}
-		switch (k->type) {
-		case KT_LISTEN:
-			dump_listen(cfg, out);
-			continue;
-		case KT_UINT:
-			fprintf(out, "%s = %u\n", k->name, *(const unsigned *)cfield(cfg, k));
-			continue;
-		case KT_DURATION:
-			cfg_format_duration(*(const uint32_t *)cfield(cfg, k), buf, sizeof(buf));
-			break;
-		case KT_SIZE:
-			cfg_format_size(*(const size_t *)cfield(cfg, k), buf, sizeof(buf));
-			break;
-		case KT_BOOL:
-			snprintf(buf, sizeof(buf), "%s",
-			         *(const bool *)cfield(cfg, k) ? "true" : "false");
-			break;
-		case KT_LOG_LEVEL:
-			snprintf(
-			    buf, sizeof(buf), "%s",
-			    arena_log_level_name(*(const enum arena_log_level *)cfield(cfg, k)));
-			break;
-		case KT_PATH:
-			fprintf(out, "%s = %s\n", k->name, (const char *)cfield(cfg, k));
-			continue;
-		}
-		fprintf(out, "%s = %s\n", k->name, buf);
-	}
 }
