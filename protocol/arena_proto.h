@@ -299,7 +299,8 @@ int arena_frame_peek(const void *buf, size_t len, size_t max_payload, size_t *re
  * when a frame completed, 0 when it needs more input (everything consumed), or a negative
  * ARENA_E_* error. An oversized length or a type not acceptable to `side` is rejected as soon as
  * the 3-byte header is complete. *ret_used is set on every return, errors included (0 once the
- * decoder has failed). max_payload is clamped to ARENA_PAYLOAD_MAX. */
+ * decoder has failed). max_payload is clamped to ARENA_PAYLOAD_MAX. data == NULL with len > 0
+ * is a caller bug: -EINVAL, and the decoder is not marked failed. */
 struct arena_decoder {
 	enum arena_side side;
 	uint16_t max_payload;

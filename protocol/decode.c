@@ -390,7 +390,8 @@ static int fail(struct arena_decoder *d, int err, size_t used, size_t *ret_used)
 
 /* Contract: see arena_proto.h. *ret_used is always set, also on error: it is the number of bytes
  * of data taken into the decoder (for the failing call, the bytes of the bad frame that were
- * read; for a call on a failed decoder, 0). *ret_msg is written only when 1 is returned. */
+ * read; for a call on a failed decoder, 0). *ret_msg is written only when 1 is returned.
+ * -EINVAL for data == NULL with len > 0. */
 int arena_decoder_feed(struct arena_decoder *d, const void *data, size_t len, size_t *ret_used,
                        struct arena_msg *ret_msg)
 {
@@ -402,7 +403,11 @@ int arena_decoder_feed(struct arena_decoder *d, const void *data, size_t len, si
 		*ret_used = 0;
 		return d->error;
 	}
-	if (len == 0 || !data) {
+	if (!data && len > 0) {
+		*ret_used = 0;
+		return -EINVAL; /* caller bug, not a protocol error: the decoder is not failed */
+	}
+	if (len == 0) {
 		*ret_used = 0;
 		return 0;
 	}

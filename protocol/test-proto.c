@@ -649,6 +649,10 @@ static void test_feed_one_frame_per_call(void **state)
 	assert_int_equal(out->type, ARENA_LEAVE);
 	assert_int_equal(arena_decoder_feed(&d, buf, 0, &used, out), 0);
 	assert_int_equal(used, 0);
+	assert_int_equal(arena_decoder_feed(&d, NULL, 0, &used, out), 0);
+	assert_int_equal(arena_decoder_feed(&d, NULL, 5, &used, out), -EINVAL);
+	assert_int_equal(used, 0);
+	assert_int_equal(d.error, 0);
 	free(m);
 	free(out);
 }
