@@ -10,13 +10,24 @@
 #define ARENA_PERSIST_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "world.h"
 
 /* Parse a state file image. Returns 0 and *ret_n entries in out[0..max), or -EBADMSG
- * (corrupt, truncated, bad magic/version/CRC, invalid names). Pure: for the fuzzer too. */
+ * (corrupt, truncated, bad magic/version/CRC, invalid names). The whole image is validated
+ * even when it holds more than max entries; then its first max are returned (persist_save
+ * writes best first). Pure: for the fuzzer too. */
 int persist_parse(const void *buf, size_t len, struct world_score *out, size_t max,
 		  size_t *ret_n);
+
+/* Size in bytes of a state file image holding n entries. */
+size_t persist_image_size(size_t n);
+
+/* Encode n entries, in the given order, as a state file image into buf[0..cap). Returns the
+ * length, -ENOBUFS if cap is too small, or -EINVAL for an entry persist_parse would reject
+ * (name not 1..ARENA_NAME_MAX bytes of valid UTF-8). Pure. */
+ssize_t persist_format(const struct world_score *in, size_t n, void *buf, size_t cap);
 
 /* Save n entries atomically into dir (created if missing, mode 0750). 0 or -errno. */
 int persist_save(const char *dir, const struct world_score *in, size_t n);

@@ -53,6 +53,7 @@ struct session {
 	double chat_tokens;            /* chat token bucket */
 	uint64_t bucket_ms;            /* last refill */
 	uint32_t dropped_in_row;       /* inputs dropped in a row, for BYE(flood) */
+	uint64_t rate_err_ms;          /* when the last ERROR(rate limited) for MOVE was sent */
 };
 
 /* Queue one encoded frame for the client. Returns 0, or -ENOBUFS when the client's pending

@@ -25,4 +25,8 @@ void tick_free(struct tick_ctx *t);
 void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
 	      size_t n);
 
+/* Chat messages this worker's recipients missed because they fell more than the room's ring
+ * behind, since tick_new. */
+uint64_t tick_chat_lost(const struct tick_ctx *t);
+
 #endif /* ARENA_TICK_H */

@@ -82,6 +82,7 @@ struct world_room_info {
 	uint16_t width, height;
 	uint8_t capacity;
 	uint16_t x, y;                 /* the player's spawn cell */
+	uint64_t chat_head;            /* room chat sequence at the join: deliver from here */
 };
 
 /* JOIN: name non-empty joins or creates that room; empty = matchmaking: the fullest public room
@@ -89,6 +90,10 @@ struct world_room_info {
  * (joining the same room again is a no-op that succeeds). Errors: -EBUSY room full,
  * -ENOSPC max_rooms reached, -EINVAL bad name (the caller validated UTF-8 already). */
 int world_join(struct world *w, uint32_t pidx, const char *name, struct world_room_info *ret);
+
+/* The room the player is seated in, as JOINED reports it (x, y = its current cell), e.g. after
+ * a resume put it back in a room. -ENOENT in the lobby. */
+int world_player_room(struct world *w, uint32_t pidx, struct world_room_info *ret);
 
 /* LEAVE: back to the lobby. -ENOENT if not in a room. */
 int world_leave(struct world *w, uint32_t pidx);

@@ -1,0 +1,249 @@
+/* play.c: a welcomed session's game messages: JOIN, LEAVE, MOVE, CHAT, LEADERBOARD_REQ.
+ *
+ * Each message is first charged to a per-session token bucket (session.h), then applied
+ * through world.h and answered with JOINED, LEFT, LEADERBOARD or a non-fatal ERROR. CHAT has
+ * its own bucket (chat_rate per 10 s, depth chat_burst); every other game message shares the
+ * input bucket (input_rate per second, depth input_burst). Rates are read from the current
+ * configuration on every refill, so a reload applies at once. A dropped message is counted in
+ * the worker's scoreboard; MOVE drops are answered with ERROR(rate limited) at most once a
+ * second, CHAT drops every time (each is a human action the sender should know was lost); after
+ * flood_kick drops in a row the session is closed with BYE(flood). The session's `room` mirrors
+ * the world: it is set from what the world answered, never guessed.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "play.h"
+#include "shm.h"
+#include "world.h"
+
+#define RATE_ERROR_PERIOD_MS 1000
+
+static void refill(struct session *s, uint64_t now_ms)
+{
+	const struct arena_config *cfg = s->env->cfg;
+
+	if (now_ms > s->bucket_ms) {
+		double dt = (double)(now_ms - s->bucket_ms);
+
+		s->move_tokens += dt * cfg->input_rate / 1000.0;
+		s->chat_tokens += dt * cfg->chat_rate / 10000.0;
+		s->bucket_ms = now_ms;
+	}
+	/* Also clamps after a reload that made the bursts smaller. */
+	if (s->move_tokens > cfg->input_burst)
+		s->move_tokens = cfg->input_burst;
+	if (s->chat_tokens > cfg->chat_burst)
+		s->chat_tokens = cfg->chat_burst;
+}
+
+/* A message was dropped by a rate limit. Returns 0, or a negative errno if the session closed. */
+static int dropped(struct session *s, uint64_t now_ms, bool is_chat)
+{
+	const struct arena_config *cfg = s->env->cfg;
+
+	if (s->env->stats)
+		atomic_fetch_add_explicit(&s->env->stats->inputs_dropped, 1, memory_order_relaxed);
+	s->dropped_in_row++;
+	if (s->dropped_in_row >= cfg->flood_kick) {
+		session_bye(s, ARENA_BYE_FLOOD, "input flood");
+		return -ECONNRESET;
+	}
+	if (!is_chat && s->rate_err_ms && now_ms - s->rate_err_ms < RATE_ERROR_PERIOD_MS)
+		return 0;
+	if (!is_chat)
+		s->rate_err_ms = now_ms ? now_ms : 1;
+	return session_error(s, ARENA_ERR_RATE_LIMITED, "rate limited");
+}
+
+/* Charge one message to a bucket. 1 = go on, 0 = dropped, < 0 = session closed. */
+static int charge(struct session *s, uint64_t now_ms, bool is_chat)
+{
+	double *tokens = is_chat ? &s->chat_tokens : &s->move_tokens;
+
+	refill(s, now_ms);
+	if (*tokens < 1.0) {
+		int r = dropped(s, now_ms, is_chat);
+		return r < 0 ? r : 0;
+	}
+	*tokens -= 1.0;
+	s->dropped_in_row = 0;
+	return 1;
+}
+
+static int send_joined(struct session *s, const struct world_room_info *info)
+{
+	struct arena_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_JOINED;
+	m.u.joined.room_id = (uint16_t)info->room;
+	m.u.joined.room.len = (uint8_t)strlen(info->name);
+	memcpy(m.u.joined.room.s, info->name, m.u.joined.room.len);
+	m.u.joined.width = info->width;
+	m.u.joined.height = info->height;
+	m.u.joined.capacity = info->capacity;
+	m.u.joined.x = info->x;
+	m.u.joined.y = info->y;
+	return session_send_msg(s, &m);
+}
+
+/* The session now sits in info->room: start its snapshot and chat streams there. */
+static void entered(struct session *s, const struct world_room_info *info)
+{
+	if (s->room != info->room) {
+		s->chat_cursor = info->chat_head;
+		s->sent_version = 0;
+		s->sent_ack = 0;
+		s->sent_ms = 0;
+	}
+	s->room = info->room;
+}
+
+int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
+{
+	const struct arena_config *cfg = s->env->cfg;
+	struct world_room_info info;
+
+	s->room = WORLD_NO_ROOM;
+	s->ack_seq = 0;
+	s->chat_cursor = 0;
+	s->sent_version = 0;
+	s->sent_ack = 0;
+	s->sent_ms = 0;
+	s->move_tokens = cfg->input_burst;
+	s->chat_tokens = cfg->chat_burst;
+	s->bucket_ms = now_ms;
+	s->dropped_in_row = 0;
+	s->rate_err_ms = 0;
+	if (room == WORLD_NO_ROOM || world_player_room(s->env->world, s->pidx, &info) < 0)
+		return 0;
+	entered(s, &info);
+	return send_joined(s, &info);
+}
+
+static int on_join(struct session *s, const struct arena_join *j)
+{
+	struct world_room_info info;
+	int r = world_join(s->env->world, s->pidx, j->room.s, &info);
+
+	if (r == 0) {
+		entered(s, &info);
+		return send_joined(s, &info);
+	}
+	/* A failed join may still have taken the player out of its previous room. */
+	if (world_player_room(s->env->world, s->pidx, &info) < 0)
+		s->room = WORLD_NO_ROOM;
+	switch (r) {
+	case -EBUSY:
+		return session_error(s, ARENA_ERR_ROOM_FULL, "room full");
+	case -ENOSPC:
+		return session_error(s, ARENA_ERR_TOO_MANY_ROOMS, "too many rooms");
+	case -EINVAL:
+		return session_error(s, ARENA_ERR_BAD_NAME, "bad room name");
+	default:
+		return session_error(s, ARENA_ERR_INTERNAL, "join failed");
+	}
+}
+
+static int not_in_room(struct session *s)
+{
+	s->room = WORLD_NO_ROOM;
+	return session_error(s, ARENA_ERR_NOT_IN_ROOM, "not in room");
+}
+
+static int on_leave(struct session *s)
+{
+	struct arena_msg m = {.type = ARENA_LEFT};
+
+	if (s->room == WORLD_NO_ROOM)
+		return not_in_room(s);
+	int r = world_leave(s->env->world, s->pidx);
+	if (r == -ENOENT)
+		return not_in_room(s);
+	if (r < 0)
+		return session_error(s, ARENA_ERR_INTERNAL, "leave failed");
+	s->room = WORLD_NO_ROOM;
+	return session_send_msg(s, &m);
+}
+
+static int on_move(struct session *s, const struct arena_move *mv)
+{
+	bool scored;
+
+	if (s->room == WORLD_NO_ROOM)
+		return not_in_room(s);
+	int r = world_move(s->env->world, s->pidx, mv->dx, mv->dy, &scored);
+	if (r == -ENOENT)
+		return not_in_room(s);
+	if (r < 0)
+		return session_error(s, ARENA_ERR_INTERNAL, "move failed");
+	s->ack_seq = mv->seq;
+	return 0;
+}
+
+static int on_chat(struct session *s, const struct arena_chat *c)
+{
+	if (s->room == WORLD_NO_ROOM)
+		return not_in_room(s);
+	int r = world_chat(s->env->world, s->pidx, c->text.s, c->text.len);
+	if (r == -ENOENT)
+		return not_in_room(s);
+	if (r < 0)
+		return session_error(s, ARENA_ERR_INTERNAL, "chat failed");
+	return 0;
+}
+
+static int on_leaderboard(struct session *s)
+{
+	struct arena_msg m;
+	unsigned n = s->env->cfg->leaderboard_size;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_LEADERBOARD;
+	if (n > ARENA_LEADERBOARD_MAX)
+		n = ARENA_LEADERBOARD_MAX;
+	if (world_leaderboard(s->env->world, n, &m.u.leaderboard) < 0)
+		return session_error(s, ARENA_ERR_INTERNAL, "leaderboard unavailable");
+	return session_send_msg(s, &m);
+}
+
+int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
+{
+	bool is_chat = m->type == ARENA_CHAT;
+	int r;
+
+	switch (m->type) {
+	case ARENA_JOIN:
+	case ARENA_LEAVE:
+	case ARENA_MOVE:
+	case ARENA_CHAT:
+	case ARENA_LEADERBOARD_REQ:
+		break;
+	default:
+		return 0; /* not a game message: the core handles HELLO and PING */
+	}
+	r = charge(s, now_ms, is_chat);
+	if (r <= 0)
+		return r;
+	switch (m->type) {
+	case ARENA_JOIN:
+		return on_join(s, &m->u.join);
+	case ARENA_LEAVE:
+		return on_leave(s);
+	case ARENA_MOVE:
+		return on_move(s, &m->u.move);
+	case ARENA_CHAT:
+		return on_chat(s, &m->u.chat);
+	default:
+		return on_leaderboard(s);
+	}
+}
+
+void play_gone(struct session *s, uint64_t now_ms)
+{
+	if (s->welcomed)
+		world_player_detach(s->env->world, s->pidx, now_ms);
+	s->room = WORLD_NO_ROOM;
+}

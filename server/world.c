@@ -1,0 +1,899 @@
+/* world.c: the world block: layout, locks and their repair, players, the room directory.
+ *
+ * world_init() lays the tables out after struct world (world-impl.h). The world lock guards
+ * the player table, the room directory and the score table; a room's lock guards its seats,
+ * gems and chat (room.c). Membership is recorded twice on purpose: the player's `room` and the
+ * directory's nmembers (world lock, used for admission) and the room's seats (room lock, used
+ * for play); join, leave and detach change both inside one world-lock section, taking the room
+ * lock inside it (lock order: world, then at most one room).
+ *
+ * Repair: a room repair fixes what the room holds by itself (room.c). A world repair, run when
+ * the previous world-lock owner died, rebuilds everything derived from the player table (free
+ * list, counters, directory counts), then reconciles every room's seats with it (taking each
+ * room lock in turn), and repairs the score table. Repairs are counted per process
+ * (world_take_repairs) and in the world header.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "arena-build.h"
+#include "shm.h"
+#include "world-impl.h"
+
+static unsigned repairs_here;
+static volatile sig_atomic_t fault_armed;
+
+/* ---- Layout ----------------------------------------------------------------------------- */
+
+static size_t align_up(size_t v)
+{
+	return (v + WORLD_ALIGN - 1) & ~(size_t)(WORLD_ALIGN - 1);
+}
+
+/* Fill the geometry and offsets of a world for cfg into *g. -EINVAL if cfg is out of range. */
+static int layout(const struct arena_config *cfg, struct world *g)
+{
+	if (!cfg || cfg->max_players < 1 || cfg->max_players > 1000000 || cfg->max_rooms < 1 ||
+	    cfg->room_width < 2 || cfg->room_width > 4096 || cfg->room_height < 2 ||
+	    cfg->room_height > 4096 || cfg->room_capacity < 1)
+		return -EINVAL;
+	memset(g, 0, sizeof(*g));
+	uint64_t cells = (uint64_t)cfg->room_width * cfg->room_height;
+
+	g->max_players = cfg->max_players;
+	/* Room indices are the wire room_id, a u16. */
+	g->max_rooms = cfg->max_rooms < UINT16_MAX ? cfg->max_rooms : UINT16_MAX;
+	g->width = cfg->room_width;
+	g->height = cfg->room_height;
+	g->capacity = cfg->room_capacity < ARENA_SNAP_PLAYERS_MAX ? cfg->room_capacity
+	                                                          : ARENA_SNAP_PLAYERS_MAX;
+	if (g->capacity > cells)
+		g->capacity = (uint32_t)cells;
+	g->gems =
+	    cfg->gems_per_room < ARENA_SNAP_GEMS_MAX ? cfg->gems_per_room : ARENA_SNAP_GEMS_MAX;
+	if (g->gems > cells - g->capacity)
+		g->gems = (uint32_t)(cells - g->capacity);
+	g->score_cap = g->max_players > 1024 ? g->max_players : 1024;
+	g->hash_size = 1;
+	while (g->hash_size < 2 * g->score_cap)
+		g->hash_size <<= 1;
+	g->resume_grace_ms = cfg->resume_grace_ms;
+
+	size_t off = align_up(sizeof(struct world));
+	g->players_off = off;
+	off = align_up(off + (size_t)g->max_players * sizeof(struct wplayer));
+	g->dirs_off = off;
+	off = align_up(off + (size_t)g->max_rooms * sizeof(struct wroom_dir));
+	g->chat_off = align_up(sizeof(struct wroom) + g->capacity * sizeof(struct wseat));
+	g->room_stride = align_up(g->chat_off + WORLD_CHAT_RING * sizeof(struct wchat));
+	g->rooms_off = off;
+	off = align_up(off + (size_t)g->max_rooms * g->room_stride);
+	g->scores_off = off;
+	off = align_up(off + (size_t)g->score_cap * sizeof(struct wscore));
+	g->hash_off = off;
+	off = align_up(off + (size_t)g->hash_size * sizeof(uint32_t));
+	g->size = off;
+	return 0;
+}
+
+size_t world_size(const struct arena_config *cfg)
+{
+	struct world g;
+
+	return layout(cfg, &g) == 0 ? g.size : 0;
+}
+
+int world_init(void *mem, size_t size, const struct arena_config *cfg, uint64_t seed)
+{
+	struct world g;
+	int r;
+
+	if (!mem || layout(cfg, &g) < 0 || size < g.size)
+		return -EINVAL;
+	struct world *w = mem;
+	memcpy(w, &g, sizeof(g));
+	w->magic = WORLD_MAGIC;
+	w->version = WORLD_VERSION;
+	w->seed = seed;
+	r = arena_lock_init(&w->lock);
+	if (r < 0)
+		return r;
+	w->next_id = 1;
+	w->next_room_n = 1;
+	memset((char *)w + w->players_off, 0, (size_t)w->max_players * sizeof(struct wplayer));
+	for (uint32_t i = 0; i < w->max_players; i++) {
+		struct wplayer *p = wplayer(w, i);
+
+		p->state = WP_FREE;
+		wplayer_set_room(p, WORLD_NONE);
+		p->next_free = i + 1 < w->max_players ? i + 1 : WORLD_NONE;
+	}
+	w->free_head = 0;
+	memset((char *)w + w->dirs_off, 0, (size_t)w->max_rooms * sizeof(struct wroom_dir));
+	for (uint32_t i = 0; i < w->max_rooms; i++) {
+		struct wroom *rm = wroom(w, i);
+
+		memset(rm, 0, sizeof(*rm));
+		r = arena_lock_init(&rm->lock);
+		if (r < 0)
+			return r;
+		room_init(w, i);
+	}
+	memset(wscore_hash(w), 0, (size_t)w->hash_size * sizeof(uint32_t));
+	scores_reset(w);
+	return 0;
+}
+
+/* ---- Locks and repair ------------------------------------------------------------------- */
+
+void world_count_repair(struct world *w)
+{
+	repairs_here++;
+	atomic_fetch_add_explicit(&w->repairs, 1, memory_order_relaxed);
+}
+
+unsigned world_take_repairs(void)
+{
+	unsigned n = repairs_here;
+
+	repairs_here = 0;
+	return n;
+}
+
+void world_test_arm_lock_fault(void)
+{
+#if ARENA_TEST_FAULTS
+	fault_armed = 1;
+#endif
+}
+
+bool world_fault_armed(void)
+{
+	return fault_armed != 0;
+}
+
+static int world_repair(void *arg);
+
+int world_lock_world(struct world *w)
+{
+	bool repaired = false;
+	int r = arena_lock_acquire(&w->lock, world_repair, w, &repaired);
+
+	if (r == 0 && repaired)
+		world_count_repair(w);
+	return r;
+}
+
+void world_unlock_world(struct world *w)
+{
+	arena_lock_release(&w->lock);
+}
+
+int world_lock_room(struct world *w, uint32_t r)
+{
+	struct room_ref ref = {w, r};
+	bool repaired = false;
+	int e = arena_lock_acquire(&wroom(w, r)->lock, room_repair, &ref, &repaired);
+
+	if (e == 0 && repaired)
+		world_count_repair(w);
+	return e;
+}
+
+void world_unlock_room(struct world *w, uint32_t r)
+{
+	arena_lock_release(&wroom(w, r)->lock);
+}
+
+static bool str_valid(const char *s, size_t len, size_t max)
+{
+	return len >= 1 && len <= max && s[len] == '\0' && arena_utf8_valid(s, len);
+}
+
+/* ---- Room directory (world lock held) ---------------------------------------------------- */
+
+static uint32_t find_room(struct world *w, const char *name, size_t len)
+{
+	for (uint32_t r = 0; r < w->room_hwm; r++) {
+		struct wroom_dir *d = wdir(w, r);
+
+		if (d->state == WR_OPEN && d->name_len == len && !memcmp(d->name, name, len))
+			return r;
+	}
+	return WORLD_NONE;
+}
+
+/* Open a new room; WORLD_NONE when max_rooms are open or its lock is unrecoverable. */
+static uint32_t create_room(struct world *w, const char *name, size_t len, bool is_public)
+{
+	uint32_t r;
+
+	if (w->nrooms_open >= w->max_rooms)
+		return WORLD_NONE;
+	for (r = 0; r < w->max_rooms && wdir(w, r)->state != WR_FREE; r++)
+		;
+	if (r >= w->max_rooms || world_lock_room(w, r) < 0)
+		return WORLD_NONE;
+	room_open_locked(w, r, name, len);
+	world_unlock_room(w, r);
+	struct wroom_dir *d = wdir(w, r);
+	d->nmembers = 0;
+	d->nresumable = 0;
+	d->is_public = is_public;
+	d->name_len = (uint8_t)len;
+	memcpy(d->name, name, len);
+	d->name[len] = '\0';
+	d->state = WR_OPEN;
+	w->nrooms_open++;
+	if (r >= w->room_hwm)
+		w->room_hwm = r + 1;
+	return r;
+}
+
+static void close_room(struct world *w, uint32_t r)
+{
+	struct wroom_dir *d = wdir(w, r);
+
+	if (world_lock_room(w, r) == 0) {
+		room_close_locked(w, r);
+		world_unlock_room(w, r);
+	}
+	d->state = WR_FREE;
+	d->nmembers = 0;
+	d->nresumable = 0;
+	w->nrooms_open--;
+	while (w->room_hwm > 0 && wdir(w, w->room_hwm - 1)->state == WR_FREE)
+		w->room_hwm--;
+}
+
+static void maybe_close(struct world *w, uint32_t r)
+{
+	struct wroom_dir *d = wdir(w, r);
+
+	if (d->state == WR_OPEN && d->nmembers == 0 && d->nresumable == 0)
+		close_room(w, r);
+}
+
+/* Seat p in open room r. 0, -EBUSY (full or no cell) or a lock error. */
+static int seat_player(struct world *w, uint32_t pidx, uint32_t r, struct world_room_info *ret)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	struct wroom_dir *d = wdir(w, r);
+
+	if (d->nmembers >= w->capacity)
+		return -EBUSY;
+	int e = world_lock_room(w, r);
+	if (e < 0)
+		return e;
+	e = room_seat_locked(w, r, pidx, p->id, p->score, ret);
+	world_unlock_room(w, r);
+	if (e < 0)
+		return e;
+	d->nmembers++;
+	wplayer_set_room(p, r);
+	p->room_public = d->is_public;
+	p->room_name_len = d->name_len;
+	memcpy(p->room_name, d->name, d->name_len + 1);
+	return 0;
+}
+
+/* Take p out of its room's seats, keeping its score in the record and the score table. The
+ * directory count drops; p->room is left for the caller to set. */
+static void unseat_player(struct world *w, uint32_t pidx, uint32_t r)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t score;
+
+	if (world_lock_room(w, r) == 0) {
+		if (room_unseat_locked(w, r, pidx, &score) == 0 && score > p->score)
+			p->score = score;
+		world_unlock_room(w, r);
+	}
+	if (wdir(w, r)->nmembers > 0)
+		wdir(w, r)->nmembers--;
+	scores_update_locked(w, p->name, p->name_len, p->score);
+}
+
+/* ---- Players ---------------------------------------------------------------------------- */
+
+static void free_player(struct world *w, uint32_t pidx)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t r = wplayer_room(p);
+
+	if (p->state == WP_DETACHED) {
+		w->ndetached--;
+		if (r < w->max_rooms && wdir(w, r)->nresumable > 0)
+			wdir(w, r)->nresumable--;
+	} else if (p->state == WP_ATTACHED) {
+		w->nattached--;
+	}
+	memset(p, 0, sizeof(*p));
+	p->state = WP_FREE;
+	wplayer_set_room(p, WORLD_NONE);
+	p->next_free = w->free_head;
+	w->free_head = pidx;
+	if (r < w->max_rooms)
+		maybe_close(w, r);
+}
+
+static void detach_player(struct world *w, uint32_t pidx, uint64_t now_ms)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t r = wplayer_room(p);
+
+	if (r < w->max_rooms)
+		unseat_player(w, pidx, r);
+	if (w->resume_grace_ms == 0) {
+		free_player(w, pidx);
+		return;
+	}
+	p->state = WP_DETACHED;
+	p->expire_ms = now_ms + w->resume_grace_ms;
+	w->nattached--;
+	w->ndetached++;
+	if (r < w->max_rooms)
+		wdir(w, r)->nresumable++;
+}
+
+/* Put a resumed player back where it was: its room if it still has a seat, the same name
+ * re-created if the room is gone, else the lobby. */
+static void resume_room(struct world *w, uint32_t pidx, uint32_t r)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t target = WORLD_NONE;
+
+	if (r >= w->max_rooms)
+		return;
+	struct wroom_dir *d = wdir(w, r);
+	if (d->nresumable > 0)
+		d->nresumable--;
+	if (d->state == WR_OPEN && d->name_len == p->room_name_len &&
+	    !memcmp(d->name, p->room_name, d->name_len)) {
+		target = r;
+	} else if (p->room_name_len > 0) {
+		target = find_room(w, p->room_name, p->room_name_len);
+		if (target == WORLD_NONE)
+			target = create_room(w, p->room_name, p->room_name_len, p->room_public);
+	}
+	if (target != WORLD_NONE && seat_player(w, pidx, target, NULL) < 0)
+		maybe_close(w, target);
+	if (target != r)
+		maybe_close(w, r);
+}
+
+int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char *name,
+                        const uint8_t token[ARENA_TOKEN_LEN], uint64_t now_ms,
+                        struct world_player_info *ret)
+{
+	static const uint8_t zero[ARENA_TOKEN_LEN];
+	uint8_t fresh[ARENA_TOKEN_LEN];
+	uint8_t resume = ARENA_RESUME_NONE;
+	uint32_t pidx = WORLD_NONE;
+
+	if (!w || !name || !ret)
+		return -EINVAL;
+	size_t len = strnlen(name, ARENA_NAME_MAX + 1);
+	if (!str_valid(name, len, ARENA_NAME_MAX))
+		return -EINVAL;
+	/* The random part of a new token, drawn before the lock is taken. */
+	if (getrandom(fresh + 4, sizeof(fresh) - 4, 0) != (ssize_t)(sizeof(fresh) - 4))
+		return errno ? -errno : -EIO;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+
+	if (token && memcmp(token, zero, ARENA_TOKEN_LEN) != 0) {
+		uint32_t i = (uint32_t)token[0] << 24 | (uint32_t)token[1] << 16 |
+		             (uint32_t)token[2] << 8 | token[3];
+		struct wplayer *p = i < w->max_players ? wplayer(w, i) : NULL;
+
+		resume = ARENA_RESUME_EXPIRED;
+		if (p && p->state == WP_DETACHED && !memcmp(p->token, token, ARENA_TOKEN_LEN) &&
+		    p->name_len == len && !memcmp(p->name, name, len)) {
+			if (now_ms < p->expire_ms) {
+				pidx = i;
+				resume = ARENA_RESUME_OK;
+			} else {
+				free_player(w, i);
+			}
+		}
+	}
+	if (pidx != WORLD_NONE) {
+		struct wplayer *p = wplayer(w, pidx);
+		uint32_t r = wplayer_room(p);
+
+		p->state = WP_ATTACHED;
+		p->owner_slot = slot;
+		p->owner_gen = gen;
+		w->ndetached--;
+		w->nattached++;
+		wplayer_set_room(p, WORLD_NONE);
+		resume_room(w, pidx, r);
+	} else {
+		if (w->free_head == WORLD_NONE) {
+			world_unlock_world(w);
+			return -ENOSPC;
+		}
+		pidx = w->free_head;
+		struct wplayer *p = wplayer(w, pidx);
+		w->free_head = p->next_free;
+		memset(p, 0, sizeof(*p));
+		p->state = WP_ATTACHED;
+		p->id = w->next_id++;
+		if (w->next_id == 0)
+			w->next_id = 1;
+		fresh[0] = (uint8_t)(pidx >> 24);
+		fresh[1] = (uint8_t)(pidx >> 16);
+		fresh[2] = (uint8_t)(pidx >> 8);
+		fresh[3] = (uint8_t)pidx;
+		if (!memcmp(fresh, zero, sizeof(fresh)))
+			fresh[15] = 1;
+		memcpy(p->token, fresh, sizeof(fresh));
+		p->owner_slot = slot;
+		p->owner_gen = gen;
+		wplayer_set_room(p, WORLD_NONE);
+		p->name_len = (uint8_t)len;
+		memcpy(p->name, name, len);
+		w->nattached++;
+	}
+	struct wplayer *p = wplayer(w, pidx);
+	struct world_player_info info = {
+	    .pidx = pidx,
+	    .id = p->id,
+	    .resume = resume,
+	    .room = wplayer_room(p),
+	    .score = p->score,
+	};
+	memcpy(info.token, p->token, ARENA_TOKEN_LEN);
+	world_unlock_world(w);
+	*ret = info;
+	return 0;
+}
+
+int world_player_detach(struct world *w, uint32_t pidx, uint64_t now_ms)
+{
+	if (!w || pidx >= w->max_players)
+		return -EINVAL;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+	if (wplayer(w, pidx)->state == WP_ATTACHED)
+		detach_player(w, pidx, now_ms);
+	else
+		e = -ENOENT;
+	world_unlock_world(w);
+	return e;
+}
+
+int world_sweep(struct world *w, const struct shm_header *hdr, uint64_t now_ms)
+{
+	if (!w)
+		return -EINVAL;
+	uint32_t seen = atomic_load(&w->seen_deaths);
+	uint32_t deaths = hdr ? atomic_load_explicit(&hdr->deaths, memory_order_acquire) : seen;
+	bool dead_scan =
+	    deaths != seen && atomic_compare_exchange_strong(&w->seen_deaths, &seen, deaths);
+	uint64_t next = atomic_load(&w->next_gc_ms);
+	bool gc = now_ms >= next && atomic_compare_exchange_strong(&w->next_gc_ms, &next,
+	                                                           now_ms + WORLD_GC_PERIOD_MS);
+
+	if (!dead_scan && !gc)
+		return 0;
+	int e = world_lock_world(w);
+	if (e < 0) {
+		if (dead_scan) /* let the next sweep (here or elsewhere) try again */
+			atomic_store(&w->seen_deaths, seen);
+		return e;
+	}
+	for (uint32_t i = 0; i < w->max_players && (dead_scan || (gc && w->ndetached)); i++) {
+		struct wplayer *p = wplayer(w, i);
+
+		if (dead_scan && p->state == WP_ATTACHED &&
+		    !shm_slot_alive(hdr, p->owner_slot, p->owner_gen))
+			detach_player(w, i, now_ms);
+		if (gc && p->state == WP_DETACHED && p->expire_ms <= now_ms)
+			free_player(w, i);
+	}
+	world_unlock_world(w);
+	return 0;
+}
+
+/* ---- Rooms ------------------------------------------------------------------------------ */
+
+/* The fullest public room with a free seat, counting `cur` without the joining player. */
+static uint32_t matchmake(struct world *w, uint32_t cur)
+{
+	uint32_t best = WORLD_NONE, best_n = 0;
+
+	for (uint32_t r = 0; r < w->room_hwm; r++) {
+		struct wroom_dir *d = wdir(w, r);
+		if (d->state != WR_OPEN || !d->is_public)
+			continue;
+		uint32_t n = d->nmembers - (r == cur && d->nmembers > 0);
+		if (n < w->capacity && (best == WORLD_NONE || n > best_n)) {
+			best = r;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* The room slot `cur` frees if its only member leaves it. */
+static bool frees_on_leave(struct world *w, uint32_t cur)
+{
+	if (cur >= w->max_rooms)
+		return false;
+	struct wroom_dir *d = wdir(w, cur);
+	return d->state == WR_OPEN && d->nmembers <= 1 && d->nresumable == 0;
+}
+
+static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t len,
+                       struct world_room_info *ret)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t cur = wplayer_room(p), r;
+	char auto_name[ARENA_ROOM_MAX + 1];
+	bool is_public = len == 0;
+
+	if (p->state != WP_ATTACHED)
+		return -ENOENT;
+	r = len ? find_room(w, name, len) : matchmake(w, cur);
+	if (r != WORLD_NONE && r == cur) {
+		int e = world_lock_room(w, r);
+		if (e < 0)
+			return e;
+		struct wroom *rm = wroom(w, r);
+		int s = room_find_seat(w, rm, pidx);
+		room_info_locked(w, r, s, ret);
+		world_unlock_room(w, r);
+		return 0;
+	}
+	if (r != WORLD_NONE && wdir(w, r)->nmembers >= w->capacity)
+		return -EBUSY;
+	if (r == WORLD_NONE) {
+		if (w->nrooms_open - frees_on_leave(w, cur) >= w->max_rooms)
+			return -ENOSPC;
+		if (!len) {
+			for (unsigned k = 0; k <= w->max_rooms; k++) {
+				snprintf(auto_name, sizeof(auto_name), "room-%u", w->next_room_n++);
+				if (find_room(w, auto_name, strlen(auto_name)) == WORLD_NONE)
+					break;
+			}
+			name = auto_name;
+			len = strlen(auto_name);
+		}
+	}
+	if (cur < w->max_rooms) {
+		unseat_player(w, pidx, cur);
+		wplayer_set_room(p, WORLD_NONE);
+		maybe_close(w, cur);
+	}
+	bool created = false;
+	if (r == WORLD_NONE) {
+		r = create_room(w, name, len, is_public);
+		if (r == WORLD_NONE)
+			return -ENOSPC;
+		created = true;
+	}
+	int e = seat_player(w, pidx, r, ret);
+	if (e < 0 && created)
+		maybe_close(w, r);
+	return e;
+}
+
+int world_join(struct world *w, uint32_t pidx, const char *name, struct world_room_info *ret)
+{
+	struct world_room_info info;
+
+	if (!w || !name || !ret || pidx >= w->max_players)
+		return -EINVAL;
+	size_t len = strnlen(name, ARENA_ROOM_MAX + 1);
+	if (len > ARENA_ROOM_MAX || (len && !arena_utf8_valid(name, len)))
+		return -EINVAL;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+	e = join_locked(w, pidx, name, len, &info);
+	world_unlock_world(w);
+	if (e == 0)
+		*ret = info;
+	return e;
+}
+
+int world_leave(struct world *w, uint32_t pidx)
+{
+	if (!w || pidx >= w->max_players)
+		return -EINVAL;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t r = wplayer_room(p);
+	if (p->state != WP_ATTACHED || r >= w->max_rooms) {
+		e = -ENOENT;
+	} else {
+		unseat_player(w, pidx, r);
+		wplayer_set_room(p, WORLD_NONE);
+		maybe_close(w, r);
+	}
+	world_unlock_world(w);
+	return e;
+}
+
+/* ---- World repair ----------------------------------------------------------------------- */
+
+/* Make each open room's seats match the players that say they sit there. */
+static void reconcile_room(struct world *w, uint32_t r)
+{
+	struct wroom_dir *d = wdir(w, r);
+
+	if (world_lock_room(w, r) < 0) {
+		/* An unrecoverable room lock: nobody can play there; send its players away. */
+		for (uint32_t i = 0; i < w->max_players; i++) {
+			struct wplayer *p = wplayer(w, i);
+			if (p->state != WP_FREE && wplayer_room(p) == r)
+				wplayer_set_room(p, WORLD_NONE);
+		}
+		d->state = WR_FREE;
+		return;
+	}
+	struct wroom *rm = wroom(w, r);
+	if (d->state != WR_OPEN) {
+		if (rm->open)
+			room_close_locked(w, r);
+		world_unlock_room(w, r);
+		return;
+	}
+	if (!rm->open)
+		room_open_locked(w, r, d->name, d->name_len);
+	if (rm->name_len != d->name_len || memcmp(rm->name, d->name, d->name_len)) {
+		rm->name_len = d->name_len;
+		memcpy(rm->name, d->name, d->name_len + 1);
+	}
+	for (uint32_t i = 0; i < rm->nseats;) {
+		uint32_t pi = rm->seats[i].pidx, score;
+		struct wplayer *p = pi < w->max_players ? wplayer(w, pi) : NULL;
+		if (p && p->state == WP_ATTACHED && wplayer_room(p) == r &&
+		    p->id == rm->seats[i].id) {
+			i++;
+			continue;
+		}
+		if (room_unseat_locked(w, r, pi, &score) < 0)
+			break; /* cannot happen: pi was found at seat i */
+	}
+	world_unlock_room(w, r);
+}
+
+static void repair_players(struct world *w)
+{
+	w->free_head = WORLD_NONE;
+	w->nattached = 0;
+	w->ndetached = 0;
+	for (uint32_t i = w->max_players; i-- > 0;) {
+		struct wplayer *p = wplayer(w, i);
+		uint32_t r = wplayer_room(p);
+
+		if (p->state != WP_ATTACHED && p->state != WP_DETACHED)
+			p->state = WP_FREE;
+		if (p->state != WP_FREE && (p->name_len > ARENA_NAME_MAX ||
+		                            !str_valid(p->name, p->name_len, ARENA_NAME_MAX)))
+			p->state = WP_FREE;
+		if (p->room_name_len > ARENA_ROOM_MAX)
+			p->room_name_len = 0;
+		p->room_name[p->room_name_len] = '\0';
+		if (p->state == WP_FREE || r >= w->max_rooms || wdir(w, r)->state != WR_OPEN)
+			wplayer_set_room(p, WORLD_NONE);
+		if (p->state == WP_FREE) {
+			p->next_free = w->free_head;
+			w->free_head = i;
+		} else if (p->state == WP_ATTACHED) {
+			w->nattached++;
+		} else {
+			w->ndetached++;
+		}
+	}
+}
+
+static void repair_directory(struct world *w)
+{
+	for (uint32_t r = 0; r < w->max_rooms; r++) {
+		struct wroom_dir *d = wdir(w, r);
+
+		if (d->state == WR_OPEN && (d->name_len > ARENA_ROOM_MAX ||
+		                            !str_valid(d->name, d->name_len, ARENA_ROOM_MAX)))
+			d->state = WR_FREE; /* its players go to the lobby below */
+		if (d->state != WR_OPEN)
+			d->state = WR_FREE;
+		d->is_public = d->is_public ? 1 : 0;
+		d->nmembers = 0;
+		d->nresumable = 0;
+	}
+	for (uint32_t i = 0; i < w->max_players; i++) {
+		struct wplayer *p = wplayer(w, i);
+		uint32_t r = wplayer_room(p);
+
+		if (p->state == WP_FREE || r >= w->max_rooms)
+			continue;
+		struct wroom_dir *d = wdir(w, r);
+		if (d->state != WR_OPEN) {
+			wplayer_set_room(p, WORLD_NONE);
+		} else if (p->state == WP_DETACHED) {
+			d->nresumable++;
+		} else if (d->nmembers < w->capacity) {
+			d->nmembers++;
+		} else {
+			wplayer_set_room(p, WORLD_NONE);
+		}
+	}
+}
+
+static int world_repair(void *arg)
+{
+	struct world *w = arg;
+
+	repair_players(w);
+	repair_directory(w);
+	for (uint32_t r = 0; r < w->max_rooms; r++)
+		reconcile_room(w, r);
+	/* Players that say they sit in a room but have no seat get one (or the lobby). */
+	for (uint32_t i = 0; i < w->max_players; i++) {
+		struct wplayer *p = wplayer(w, i);
+		uint32_t r = wplayer_room(p);
+
+		if (p->state != WP_ATTACHED || r >= w->max_rooms)
+			continue;
+		bool seated = false;
+		if (world_lock_room(w, r) == 0) {
+			seated = room_find_seat(w, wroom(w, r), i) >= 0 ||
+			         room_seat_locked(w, r, i, p->id, p->score, NULL) == 0;
+			world_unlock_room(w, r);
+		}
+		if (!seated) {
+			wplayer_set_room(p, WORLD_NONE);
+			wdir(w, r)->nmembers--;
+		}
+	}
+	w->nrooms_open = 0;
+	w->room_hwm = 0;
+	for (uint32_t r = 0; r < w->max_rooms; r++) {
+		if (wdir(w, r)->state != WR_OPEN)
+			continue;
+		w->nrooms_open++;
+		w->room_hwm = r + 1;
+	}
+	for (uint32_t r = 0; r < w->room_hwm; r++)
+		maybe_close(w, r);
+	if (w->next_id == 0)
+		w->next_id = 1;
+	scores_repair_locked(w);
+	return 0;
+}
+
+/* ---- Check ------------------------------------------------------------------------------ */
+
+static int check_players(struct world *w)
+{
+	uint32_t nfree = 0, nattached = 0, ndetached = 0, walked = 0;
+
+	for (uint32_t i = 0; i < w->max_players; i++) {
+		struct wplayer *p = wplayer(w, i);
+		uint32_t r = wplayer_room(p);
+
+		if (p->state == WP_FREE) {
+			nfree++;
+			if (r != WORLD_NONE)
+				return -EUCLEAN;
+			continue;
+		}
+		if (p->state == WP_ATTACHED)
+			nattached++;
+		else if (p->state == WP_DETACHED)
+			ndetached++;
+		else
+			return -EUCLEAN;
+		if (!str_valid(p->name, p->name_len, ARENA_NAME_MAX) || p->id == 0)
+			return -EUCLEAN;
+		if (r != WORLD_NONE && (r >= w->max_rooms || wdir(w, r)->state != WR_OPEN))
+			return -EUCLEAN;
+	}
+	for (uint32_t i = w->free_head; i != WORLD_NONE; i = wplayer(w, i)->next_free) {
+		if (i >= w->max_players || wplayer(w, i)->state != WP_FREE || ++walked > nfree)
+			return -EUCLEAN;
+	}
+	if (walked != nfree || nattached != w->nattached || ndetached != w->ndetached)
+		return -EUCLEAN;
+	return 0;
+}
+
+/* Cross-check one room's seats against the directory entry and the player table. */
+static int check_room(struct world *w, uint32_t r, const uint32_t *members,
+                      const uint32_t *resumable)
+{
+	struct wroom_dir *d = wdir(w, r);
+
+	if (d->state == WR_OPEN) {
+		if (r >= w->room_hwm || !str_valid(d->name, d->name_len, ARENA_ROOM_MAX) ||
+		    d->nmembers > w->capacity || (d->nmembers == 0 && d->nresumable == 0))
+			return -EUCLEAN;
+		if (w->room_hwm <= 4096) /* unique names; quadratic, so only for small worlds */
+			for (uint32_t o = 0; o < r; o++)
+				if (wdir(w, o)->state == WR_OPEN &&
+				    wdir(w, o)->name_len == d->name_len &&
+				    !memcmp(wdir(w, o)->name, d->name, d->name_len))
+					return -EUCLEAN;
+	} else if (d->state != WR_FREE) {
+		return -EUCLEAN;
+	}
+	if (members[r] != d->nmembers || resumable[r] != d->nresumable)
+		return -EUCLEAN;
+	if (world_lock_room(w, r) < 0)
+		return -EUCLEAN;
+	struct wroom *rm = wroom(w, r);
+	int e = room_check_locked(w, r);
+	if (!e && rm->open != (d->state == WR_OPEN))
+		e = -EUCLEAN;
+	if (!e && rm->open &&
+	    (rm->name_len != d->name_len || memcmp(rm->name, d->name, d->name_len)))
+		e = -EUCLEAN;
+	for (uint32_t s = 0; !e && s < rm->nseats; s++) {
+		struct wplayer *p = wplayer(w, rm->seats[s].pidx);
+		if (p->state != WP_ATTACHED || wplayer_room(p) != r || p->id != rm->seats[s].id)
+			e = -EUCLEAN;
+	}
+	if (!e && rm->nseats != d->nmembers)
+		e = -EUCLEAN;
+	world_unlock_room(w, r);
+	return e;
+}
+
+static int check_rooms(struct world *w)
+{
+	uint32_t *members = calloc(w->max_rooms, sizeof(uint32_t));
+	uint32_t *resumable = calloc(w->max_rooms, sizeof(uint32_t));
+	uint32_t nopen = 0;
+	int e = 0;
+
+	if (!members || !resumable) {
+		e = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < w->max_players; i++) {
+		struct wplayer *p = wplayer(w, i);
+		uint32_t r = wplayer_room(p);
+		if (r >= w->max_rooms)
+			continue;
+		members[r] += p->state == WP_ATTACHED;
+		resumable[r] += p->state == WP_DETACHED;
+	}
+	for (uint32_t r = 0; !e && r < w->max_rooms; r++) {
+		nopen += wdir(w, r)->state == WR_OPEN;
+		e = check_room(w, r, members, resumable);
+	}
+	if (!e && nopen != w->nrooms_open)
+		e = -EUCLEAN;
+out:
+	free(members);
+	free(resumable);
+	return e;
+}
+
+int world_check(struct world *w)
+{
+	if (!w || w->magic != WORLD_MAGIC || w->version != WORLD_VERSION)
+		return -EUCLEAN;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+	e = check_players(w);
+	if (!e)
+		e = check_rooms(w);
+	if (!e)
+		e = scores_check_locked(w);
+	world_unlock_world(w);
+	return e;
+}
