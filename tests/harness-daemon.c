@@ -1,0 +1,862 @@
+/* harness-daemon.c: run the real arenad for a test: config, port, fork/exec, readiness, stop.
+ *
+ * Each daemon lives in its own temp dir (/tmp/arena-test-XXXXXX) holding arenad.conf, the log
+ * (the daemon's stdout and stderr), the state dir and the NOTIFY_SOCKET datagram socket. The
+ * config is written from harness defaults merged with the test's "key=value" overrides; the
+ * port is a free one found by binding port 0 on 127.0.0.1, and a start that fails because the
+ * port got taken in between is retried with another. The child gets its own process group, so
+ * "every process of the daemon" is a /proc scan for that group, and PR_SET_PDEATHSIG(SIGKILL)
+ * so that not even a SIGKILLed test leaves a daemon behind. Ready means: READY=1 received (the
+ * daemon sends it once every worker is up), the configured number of live worker children, and
+ * a HELLO from a probe client answered with WELCOME, all within 10 s.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness-private.h"
+
+#define START_ATTEMPTS   5
+#define READY_TIMEOUT_MS 10000
+#define LOG_READ_MAX     (64u << 20)
+
+extern char **environ;
+
+/* Which section each configuration key lives in (config/arenad.conf). */
+static const struct {
+	const char *key;
+	const char *section;
+} keys[] = {
+    {"listen", "server"},
+    {"workers", "server"},
+    {"max_clients", "server"},
+    {"max_clients_per_ip", "server"},
+    {"backlog", "server"},
+    {"log_level", "server"},
+    {"state_dir", "server"},
+    {"drain_timeout", "server"},
+    {"heartbeat_timeout", "server"},
+    {"crash_limit", "server"},
+    {"crash_window", "server"},
+    {"save_interval", "server"},
+    {"max_payload", "limits"},
+    {"handshake_timeout", "limits"},
+    {"idle_timeout", "limits"},
+    {"output_buffer", "limits"},
+    {"input_rate", "limits"},
+    {"input_burst", "limits"},
+    {"chat_rate", "limits"},
+    {"chat_burst", "limits"},
+    {"flood_kick", "limits"},
+    {"tick_rate", "game"},
+    {"max_players", "game"},
+    {"max_rooms", "game"},
+    {"room_width", "game"},
+    {"room_height", "game"},
+    {"room_capacity", "game"},
+    {"gems_per_room", "game"},
+    {"resume_grace", "game"},
+    {"leaderboard_size", "game"},
+    {"fault_injection", "testing"},
+};
+
+static const char *const sections[] = {"server", "limits", "game", "testing"};
+
+static const char *key_section(const char *kv, size_t keylen)
+{
+	const char *dot = memchr(kv, '.', keylen);
+
+	if (dot) {
+		for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+			if (strlen(sections[i]) == (size_t)(dot - kv) &&
+			    strncmp(kv, sections[i], (size_t)(dot - kv)) == 0)
+				return sections[i];
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].key) == keylen && strncmp(kv, keys[i].key, keylen) == 0)
+			return keys[i].section;
+	return NULL;
+}
+
+/* Length of the key part of "key=value" (or "section.key=value"). */
+static size_t key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq)
+		h_bail("harness: config override '%s' is not key=value", kv);
+	return (size_t)(eq - kv);
+}
+
+static void kv_set(struct hd *d, const char *kv)
+{
+	size_t klen = key_len(kv);
+
+	if (!key_section(kv, klen))
+		h_bail("harness: unknown config key in '%s'", kv);
+	for (unsigned i = 0; i < d->nkv; i++) {
+		if (key_len(d->kv[i]) == klen && strncmp(d->kv[i], kv, klen) == 0) {
+			free(d->kv[i]);
+			d->kv[i] = strdup(kv);
+			if (!d->kv[i])
+				h_bail("out of memory");
+			return;
+		}
+	}
+	if (d->nkv == HD_KV_MAX)
+		h_bail("harness: too many config overrides");
+	d->kv[d->nkv] = strdup(kv);
+	if (!d->kv[d->nkv])
+		h_bail("out of memory");
+	d->nkv++;
+}
+
+static const char *kv_get(const struct hd *d, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (unsigned i = 0; i < d->nkv; i++)
+		if (key_len(d->kv[i]) == klen && strncmp(d->kv[i], key, klen) == 0)
+			return d->kv[i] + klen + 1;
+	return NULL;
+}
+
+int hd_write_config(struct hd *d, const char *const *kv, const char *extra)
+{
+	char tmp[sizeof(d->conf) + 8];
+	FILE *f;
+
+	for (size_t i = 0; kv && kv[i]; i++)
+		kv_set(d, kv[i]);
+	const char *w = kv_get(d, "workers");
+	d->workers = w ? (unsigned)strtoul(w, NULL, 10) : 4;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->conf);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "# written by the arena test harness\n");
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		bool header = false;
+
+		for (unsigned i = 0; i < d->nkv; i++) {
+			size_t klen = key_len(d->kv[i]);
+			const char *key = d->kv[i];
+
+			if (key_section(key, klen) != sections[s])
+				continue;
+			const char *dot = memchr(key, '.', klen);
+			if (dot) {
+				klen -= (size_t)(dot + 1 - key);
+				key = dot + 1;
+			}
+			if (!header)
+				fprintf(f, "\n[%s]\n", sections[s]);
+			header = true;
+			fprintf(f, "%.*s = %s\n", (int)klen, key, key + klen + 1);
+		}
+	}
+	if (extra)
+		fprintf(f, "\n%s\n", extra);
+	if (fclose(f) != 0)
+		return -errno;
+	/* rename() so a reload never reads a half-written file */
+	if (rename(tmp, d->conf) < 0)
+		return -errno;
+	return 0;
+}
+
+static int free_port(uint16_t *ret_port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int fd, r = 0;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		*ret_port = ntohs(sin.sin_port);
+	return r;
+}
+
+static void notify_read(struct hd *d)
+{
+	char buf[1024];
+
+	for (;;) {
+		ssize_t n = recv(d->notify_fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0)
+			return;
+		d->notify_seq++;
+		unsigned slot = d->notify_seq % (sizeof(d->notify) / sizeof(d->notify[0]));
+		size_t len = (size_t)n < sizeof(d->notify[slot].text) - 1
+		                 ? (size_t)n
+		                 : sizeof(d->notify[slot].text) - 1;
+		d->notify[slot].seq = d->notify_seq;
+		memcpy(d->notify[slot].text, buf, len);
+		d->notify[slot].text[len] = 0;
+	}
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == 0))
+			return true;
+	return false;
+}
+
+static int notify_find(struct hd *d, const char *key, unsigned since)
+{
+	unsigned best = 0;
+
+	notify_read(d);
+	for (size_t i = 0; i < sizeof(d->notify) / sizeof(d->notify[0]); i++)
+		if (d->notify[i].seq > since && has_line(d->notify[i].text, key) &&
+		    (best == 0 || d->notify[i].seq < best))
+			best = d->notify[i].seq;
+	return (int)best;
+}
+
+int hd_notify_wait(struct hd *d, const char *key, unsigned since, unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		int seq = notify_find(d, key, since);
+
+		if (seq > 0)
+			return seq;
+		if (h_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		h_sleep_ms(10);
+	}
+}
+
+int hd_reload(struct hd *d, unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+	unsigned since;
+	int seq;
+
+	notify_read(d);
+	since = d->notify_seq;
+	if (hd_kill(d, SIGHUP) < 0)
+		return -ESRCH;
+	seq = hd_notify_wait(d, "RELOADING=1", since, (unsigned)h_remaining(deadline));
+	if (seq < 0)
+		return seq;
+	seq = hd_notify_wait(d, "READY=1", (unsigned)seq, (unsigned)h_remaining(deadline));
+	return seq < 0 ? seq : 0;
+}
+
+int hd_kill(struct hd *d, int sig)
+{
+	if (d->status != -1)
+		return -ESRCH;
+	return kill(d->pid, sig) < 0 ? -errno : 0;
+}
+
+/* Reap whatever of the daemon's process group has exited (the master, and workers re-parented
+ * to us as subreaper). */
+static void reap_group(struct hd *d)
+{
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-d->pid, &st, WNOHANG);
+
+		if (p <= 0)
+			return;
+		if (p == d->pid)
+			d->status = st;
+	}
+}
+
+int hd_wait_exit(struct hd *d, unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		if (d->status == -1) {
+			int st;
+			pid_t p = waitpid(d->pid, &st, WNOHANG);
+
+			if (p == d->pid)
+				d->status = st;
+			else if (p < 0 && errno == ECHILD)
+				d->status = 0x7f00; /* reaped elsewhere; should not happen */
+		}
+		if (d->status != -1) {
+			reap_group(d);
+			return 0;
+		}
+		if (h_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		h_sleep_ms(5);
+	}
+}
+
+static char **build_env(const struct hd *d)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 3, sizeof(*env));
+	if (!env)
+		h_bail("out of memory");
+	size_t extra_len = 0;
+	if (d->extra_env) {
+		const char *eq = strchr(d->extra_env, '=');
+		extra_len = eq ? (size_t)(eq - d->extra_env) + 1 : 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *e = environ[i];
+
+		/* Nothing of a service manager we may run under reaches the daemon but our socket.
+		 */
+		if (strncmp(e, "NOTIFY_SOCKET=", 14) == 0 || strncmp(e, "LISTEN_", 7) == 0 ||
+		    strncmp(e, "WATCHDOG_", 9) == 0 || strncmp(e, "JOURNAL_STREAM=", 15) == 0)
+			continue;
+		if (extra_len && strncmp(e, d->extra_env, extra_len) == 0)
+			continue;
+		env[k++] = (char *)e;
+	}
+	static char notify[sizeof(d->notify_path) + 16];
+	snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", d->notify_path);
+	env[k++] = notify;
+	if (d->extra_env)
+		env[k++] = d->extra_env;
+	env[k] = NULL;
+	return env;
+}
+
+static int spawn(struct hd *d)
+{
+	const char *bin = getenv("ARENAD");
+	char *argv[] = {(char *)"arenad", (char *)"-c", d->conf, NULL};
+	char **env = build_env(d);
+	pid_t parent = getpid();
+	int logfd, nullfd;
+	pid_t pid;
+
+	logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (logfd < 0 || nullfd < 0) {
+		int r = -errno;
+		if (logfd >= 0)
+			close(logfd);
+		free(env);
+		return r;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		/* Child: async-signal-safe calls only until execve. */
+		sigset_t none;
+		struct rlimit rl = {d->nofile, d->nofile};
+
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(127);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+			_exit(127);
+		if (d->nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			_exit(127);
+		if (chdir(d->dir) < 0)
+			_exit(127);
+		execve(bin, argv, env);
+		_exit(127);
+	}
+	int r = pid < 0 ? -errno : 0;
+	close(logfd);
+	close(nullfd);
+	free(env);
+	if (r < 0)
+		return r;
+	setpgid(pid, pid); /* also in the parent: no window where the group does not exist yet */
+	d->pid = pid;
+	d->status = -1;
+	h_emergency_add(pid);
+	return 0;
+}
+
+/* 0 when ready; -EADDRINUSE if the daemon died because the port was taken; -EIO otherwise. */
+static int wait_ready(struct hd *d)
+{
+	uint64_t deadline = h_now_ms() + READY_TIMEOUT_MS;
+	bool welcomed = false, ready = false;
+	int nworkers = -1;
+
+	for (;;) {
+		int st;
+
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->status = st;
+			h_emergency_remove(d->pid);
+			reap_group(d);
+			if (hd_log_contains(d, "Address already in use"))
+				return -EADDRINUSE;
+			h_diag("arenad exited during start-up (wait status 0x%x)", st);
+			return -EIO;
+		}
+		if (!ready)
+			ready = notify_find(d, "READY=1", 0) > 0;
+		nworkers = hd_workers(d, NULL, 0);
+		if (!welcomed && ready) {
+			struct hc *c = hc_connect(d, NULL);
+
+			if (c) {
+				welcomed = hc_hello(c, "probe", 1000) == 0;
+				hc_close(c);
+			}
+		}
+		if (welcomed && ready && nworkers == (int)d->workers)
+			return 0;
+		if (h_now_ms() >= deadline)
+			break;
+		h_sleep_ms(ready ? 20 : 10);
+	}
+	if (!ready && !welcomed) {
+		/* Maybe only the notification is missing: see if the daemon serves anyway. */
+		struct hc *c = hc_connect(d, NULL);
+
+		if (c) {
+			welcomed = hc_hello(c, "probe", 1000) == 0;
+			hc_close(c);
+		}
+	}
+	h_diag("arenad not ready within %d ms: READY=1 %s, HELLO %s, %d workers (want %u)",
+	       READY_TIMEOUT_MS, ready ? "received" : "never received",
+	       welcomed ? "welcomed" : "not welcomed", nworkers, d->workers);
+	if (welcomed && nworkers == (int)d->workers) {
+		/* Serving: report the missing READY=1 as a failure and go on with the test. */
+		CHECK(ready, "arenad sent READY=1 on NOTIFY_SOCKET once its workers were up");
+		return 0;
+	}
+	return -EIO;
+}
+
+static void hd_exit_cb(void *arg)
+{
+	struct hd *d = arg;
+
+	h_on_exit_cancel(hd_exit_cb, d); /* hd_free cancels; harmless if already gone */
+	hd_free(d);
+}
+
+struct hd *hd_start(const char *const *kv)
+{
+	struct hd_opts o = {.kv = kv};
+
+	return hd_start_opts(&o);
+}
+
+struct hd *hd_start_opts(const struct hd_opts *opts)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[256];
+	struct hd *d;
+	int r;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		h_bail("out of memory");
+	d->status = 0;
+	d->notify_fd = -1;
+	d->nofile = opts->nofile;
+	if (opts->extra_env && !(d->extra_env = strdup(opts->extra_env)))
+		h_bail("out of memory");
+	snprintf(d->dir, sizeof(d->dir), "/tmp/arena-test-XXXXXX");
+	if (!mkdtemp(d->dir))
+		h_bail("mkdtemp: %s", strerror(errno));
+	h_on_exit(hd_exit_cb, d);
+	snprintf(d->conf, sizeof(d->conf), "%s/arenad.conf", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/arenad.log", d->dir);
+	snprintf(d->notify_path, sizeof(d->notify_path), "%s/notify", d->dir);
+	snprintf(buf, sizeof(buf), "%s/state", d->dir);
+	if (mkdir(buf, 0700) < 0)
+		h_bail("mkdir %s: %s", buf, strerror(errno));
+
+	d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (strlen(d->notify_path) >= sizeof(sun.sun_path))
+		h_bail("notify socket path too long: %s", d->notify_path);
+	memcpy(sun.sun_path, d->notify_path, strlen(d->notify_path) + 1);
+	if (d->notify_fd < 0 || bind(d->notify_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		h_bail("notify socket %s: %s", d->notify_path, strerror(errno));
+
+	static const char *const defaults[] = {
+	    "workers=4", "max_clients=10000", "max_clients_per_ip=10000", "log_level=info", NULL,
+	};
+	for (size_t i = 0; defaults[i]; i++)
+		kv_set(d, defaults[i]);
+	snprintf(buf, sizeof(buf), "state_dir=%s/state", d->dir);
+	kv_set(d, buf);
+	for (size_t i = 0; opts->kv && opts->kv[i]; i++)
+		kv_set(d, opts->kv[i]);
+
+	for (int attempt = 1;; attempt++) {
+		if ((r = free_port(&d->port)) < 0)
+			h_bail("no free port: %s", strerror(-r));
+		snprintf(buf, sizeof(buf), "listen=127.0.0.1:%u", d->port);
+		kv_set(d, buf);
+		if ((r = hd_write_config(d, NULL, NULL)) < 0)
+			h_bail("writing %s: %s", d->conf, strerror(-r));
+		if ((r = spawn(d)) < 0)
+			h_bail("starting %s: %s", getenv("ARENAD"), strerror(-r));
+		r = wait_ready(d);
+		if (r == 0)
+			break;
+		if (r == -EADDRINUSE && attempt < START_ATTEMPTS) {
+			h_diag("port %u was taken, retrying with another", d->port);
+			continue;
+		}
+		if (d->status == -1)
+			hd_stop(d, 2000);
+		hd_log_tail(d, 40);
+		h_bail("arenad did not start (config %s)", d->conf);
+	}
+	h_diag("arenad started: pid %d, port %u, %u workers, dir %s", (int)d->pid, d->port,
+	       d->workers, d->dir);
+	return d;
+}
+
+int hd_stop(struct hd *d, unsigned timeout_ms)
+{
+	if (d->status == -1) {
+		hd_kill(d, SIGTERM);
+		if (hd_wait_exit(d, timeout_ms) < 0) {
+			h_diag("arenad (pid %d) did not exit within %u ms of SIGTERM: SIGKILL",
+			       (int)d->pid, timeout_ms);
+			kill(-d->pid, SIGKILL);
+			hd_wait_exit(d, 5000);
+		}
+	}
+	/* Anything of the group still around after the master is gone: kill and reap it. */
+	if (d->pid > 0 && hd_processes(d, NULL, 0) > 0) {
+		h_diag("processes of arenad left after its master exited: SIGKILL");
+		kill(-d->pid, SIGKILL);
+		for (int i = 0; i < 500 && hd_processes(d, NULL, 0) > 0; i++) {
+			reap_group(d);
+			h_sleep_ms(2);
+		}
+	}
+	reap_group(d);
+	if (d->pid > 0)
+		h_emergency_remove(d->pid);
+	return d->status;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void hd_free(struct hd *d)
+{
+	if (!d)
+		return;
+	h_on_exit_cancel(hd_exit_cb, d);
+	if (d->pid > 0 && d->status == -1) {
+		int st = hd_stop(d, 10000);
+
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "arenad exits with status 0 on SIGTERM at the end (wait status 0x%x)", st);
+	}
+	if (d->pid > 0)
+		hd_log_clean(d);
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
+	if (h_failed()) {
+		if (d->pid > 0)
+			hd_log_tail(d, 30);
+		h_diag("kept %s for inspection (config, log, state)", d->dir);
+	} else {
+		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	for (unsigned i = 0; i < d->nkv; i++)
+		free(d->kv[i]);
+	free(d->extra_env);
+	free(d);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int hd_workers(struct hd *d, pid_t *ret_pids, size_t max)
+{
+	pid_t kids[1024];
+	int n, k = 0;
+
+	if (d->status != -1)
+		return 0;
+	n = hproc_children(d->pid, kids, sizeof(kids) / sizeof(kids[0]));
+	if (n < 0)
+		return n;
+	if (n > (int)(sizeof(kids) / sizeof(kids[0])))
+		n = sizeof(kids) / sizeof(kids[0]);
+	for (int i = 0; i < n; i++)
+		if (hproc_alive(kids[i]))
+			kids[k++] = kids[i];
+	qsort(kids, (size_t)k, sizeof(kids[0]), cmp_pid);
+	for (int i = 0; i < k && (size_t)i < max; i++)
+		ret_pids[i] = kids[i];
+	return k;
+}
+
+int hd_wait_workers(struct hd *d, unsigned n, pid_t *ret_pids, size_t max, unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+
+	for (;;) {
+		int k = hd_workers(d, ret_pids, max);
+
+		if (k == (int)n)
+			return k;
+		if (h_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		h_sleep_ms(10);
+	}
+}
+
+int hd_processes(struct hd *d, pid_t *ret_pids, size_t max)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (!hproc_alive((pid_t)pid))
+			continue;
+		bool ours = hproc_pgid((pid_t)pid) == d->pid || (pid_t)pid == d->pid ||
+		            (d->status == -1 && hproc_ppid((pid_t)pid) == d->pid);
+		if (!ours)
+			continue;
+		if ((size_t)n < max)
+			ret_pids[n] = (pid_t)pid;
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+int hd_zombies(struct hd *d)
+{
+	pid_t kids[1024];
+	int n, z = 0;
+
+	if (d->status != -1)
+		return 0;
+	n = hproc_children(d->pid, kids, sizeof(kids) / sizeof(kids[0]));
+	for (int i = 0; i < n && i < (int)(sizeof(kids) / sizeof(kids[0])); i++)
+		z += hproc_state(kids[i]) == 'Z';
+	return n < 0 ? n : z;
+}
+
+long hd_fd_total(struct hd *d, long *ret_counts, size_t max)
+{
+	pid_t w[HD_WORKERS_MAX];
+	long total;
+	int n, c;
+
+	if (d->status != -1)
+		return -ESRCH;
+	c = hproc_fd_count(d->pid);
+	if (c < 0)
+		return c;
+	total = c;
+	if (max > 0)
+		ret_counts[0] = c;
+	n = hd_workers(d, w, HD_WORKERS_MAX);
+	for (int i = 0; i < n && i < HD_WORKERS_MAX; i++) {
+		c = hproc_fd_count(w[i]);
+		if (c < 0)
+			continue; /* exited in between */
+		total += c;
+		if ((size_t)i + 1 < max)
+			ret_counts[i + 1] = c;
+	}
+	return total;
+}
+
+long hd_fd_baseline(struct hd *d, long *ret_counts, size_t max)
+{
+	long prev[HD_WORKERS_MAX + 1] = {0}, cur[HD_WORKERS_MAX + 1] = {0};
+	long ptotal = hd_fd_total(d, prev, HD_WORKERS_MAX + 1), total = ptotal;
+	size_t n = max < HD_WORKERS_MAX + 1 ? max : HD_WORKERS_MAX + 1;
+
+	for (int i = 0; i < 15; i++) {
+		h_sleep_ms(200);
+		memset(cur, 0, sizeof(cur));
+		total = hd_fd_total(d, cur, HD_WORKERS_MAX + 1);
+		if (total == ptotal && memcmp(cur, prev, sizeof(cur[0]) * (d->workers + 1)) == 0)
+			break;
+		memcpy(prev, cur, sizeof(cur));
+		ptotal = total;
+	}
+	memcpy(ret_counts, cur, n * sizeof(cur[0]));
+	return total;
+}
+
+int hd_wait_fd_baseline(struct hd *d, const long *base, size_t n, unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+	long cur[HD_WORKERS_MAX + 1];
+
+	if (n > HD_WORKERS_MAX + 1)
+		n = HD_WORKERS_MAX + 1;
+	for (;;) {
+		memset(cur, 0, sizeof(cur));
+		hd_fd_total(d, cur, n);
+		if (memcmp(cur, base, n * sizeof(cur[0])) == 0)
+			return 0;
+		if (h_now_ms() >= deadline)
+			break;
+		h_sleep_ms(50);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (cur[i] != base[i])
+			h_diag("%s %zu: %ld fds open, baseline %ld", i ? "worker" : "master", i,
+			       cur[i], base[i]);
+	return -ETIMEDOUT;
+}
+
+long hd_rss_kb(struct hd *d)
+{
+	pid_t w[HD_WORKERS_MAX];
+	long total, r;
+	int n;
+
+	if (d->status != -1)
+		return -ESRCH;
+	total = hproc_rss_kb(d->pid);
+	if (total < 0)
+		return total;
+	n = hd_workers(d, w, HD_WORKERS_MAX);
+	for (int i = 0; i < n && i < HD_WORKERS_MAX; i++)
+		if ((r = hproc_rss_kb(w[i])) > 0)
+			total += r;
+	return total;
+}
+
+/* Read the whole log (bounded) into a NUL-terminated malloc'd buffer, or NULL. */
+static char *log_read(struct hd *d, size_t *ret_len)
+{
+	FILE *f = fopen(d->log, "re");
+	char *buf;
+	size_t len;
+
+	if (!f)
+		return NULL;
+	buf = malloc(LOG_READ_MAX + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	len = fread(buf, 1, LOG_READ_MAX, f);
+	fclose(f);
+	buf[len] = 0;
+	*ret_len = len;
+	return buf;
+}
+
+bool hd_log_contains(struct hd *d, const char *needle)
+{
+	size_t len;
+	char *buf = log_read(d, &len);
+	bool found;
+
+	if (!buf)
+		return false;
+	found = memmem(buf, len, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
+}
+
+void hd_log_tail(struct hd *d, unsigned lines)
+{
+	size_t len;
+	char *buf = log_read(d, &len);
+	char *p;
+	unsigned n = 0;
+
+	if (!buf)
+		return;
+	p = buf + len;
+	while (p > buf && n <= lines) {
+		p--;
+		if (*p == '\n' && p + 1 < buf + len)
+			n++;
+	}
+	if (n > lines)
+		p++;
+	h_diag("---- last lines of %s ----", d->log);
+	for (char *line = p; *line;) {
+		char *nl = strchr(line, '\n');
+
+		if (nl)
+			*nl = 0;
+		h_diag("| %s", line);
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	free(buf);
+}
+
+bool hd_log_clean(struct hd *d)
+{
+	static const char *const reports[] = {
+	    "ERROR: AddressSanitizer",  "ERROR: LeakSanitizer",   "runtime error:",
+	    "WARNING: ThreadSanitizer", "ERROR: MemorySanitizer",
+	};
+
+	for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++)
+		if (hd_log_contains(d, reports[i]))
+			return CHECK(false,
+			             "the daemon's log holds no sanitizer report ('%s' found)",
+			             reports[i]);
+	return true;
+}

@@ -1,0 +1,98 @@
+/* test-slow-reader.c: a client that never reads is cut at output_buffer; memory stays bounded.
+ *
+ * The client shrinks its receive buffer, says HELLO, then sends PINGs as fast as it can and
+ * never reads, so the PONGs pile up in the daemon. With output_buffer=64k the session must be
+ * cut: BYE(too slow) if it could still be written, else a plain close; the close itself is
+ * required. The serving worker's RSS may not grow by 32 MiB or more on the way, and 4 honest
+ * clients pinging every 50 ms must get every PONG within 500 ms.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "harness.h"
+
+#define FLOOD_MS   10000
+#define RSS_MAX_KB (32 * 1024)
+#define NPINGS     1000
+
+int main(void)
+{
+	static uint8_t pings[NPINGS * (ARENA_HEADER_SIZE + 8)];
+	pid_t w[4], w_after[4], owner = 0;
+	long rss0 = 0, rss_max = 0;
+	size_t plen = 0, off = 0;
+	uint64_t sent = 0, t0, last_progress;
+	bool server_closed = false;
+	struct hp *hp;
+	struct hd *d;
+	struct hc *c;
+
+	h_init("slow-reader", "a client that never reads is cut with BYE(too slow)");
+	d = hd_start((const char *const[]){"workers=4", "output_buffer=64k", NULL});
+	REQUIRE(hd_workers(d, w, 4) == 4, "arenad runs 4 workers");
+	hp = hp_start(d, 4, 50, NULL, "honest");
+
+	c = hc_connect_opts(d, NULL, 4096);
+	REQUIRE(c && hc_hello(c, "deaf", 2000) == 0, "the deaf client is welcomed");
+	REQUIRE(hproc_map_clients(d->port, &c, 1, w, 4, &owner) == 1, "its worker is %d",
+	        (int)owner);
+	rss0 = rss_max = hproc_rss_kb(owner);
+
+	for (size_t i = 0; i < NPINGS; i++) {
+		struct arena_msg m = {.type = ARENA_PING};
+		ssize_t len;
+
+		m.u.ping.stamp = i;
+		len = arena_encode(&m, pings + plen, sizeof(pings) - plen);
+		REQUIRE(len > 0, "encode PING %zu", i);
+		plen += (size_t)len;
+	}
+
+	/* Flood without reading until the server closes or stops taking our bytes for 3 s. */
+	t0 = last_progress = h_now_ms();
+	while (h_now_ms() < t0 + FLOOD_MS && h_now_ms() < last_progress + 3000) {
+		ssize_t n = send(c->fd, pings + off, plen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			sent += (uint64_t)n;
+			off = (off + (size_t)n) % plen;
+			last_progress = h_now_ms();
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			server_closed = true; /* EPIPE / ECONNRESET: the server is gone */
+			break;
+		}
+		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT | POLLRDHUP};
+		if (poll(&pfd, 1, 100) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			server_closed = true;
+			break;
+		}
+		long rss = hproc_rss_kb(owner);
+		if (rss > rss_max)
+			rss_max = rss;
+	}
+	h_diag("sent %llu bytes of PINGs in %llu ms; %s", (unsigned long long)sent,
+	       (unsigned long long)(h_now_ms() - t0),
+	       server_closed ? "the server closed" : "the server stopped reading or never closed");
+
+	/* Now read: what was delivered, then BYE(too slow) if it fit, then EOF or RST. */
+	int rc = hc_wait_close(c, 5000);
+	CHECK(rc == 0, "the deaf client was disconnected (%s)",
+	      rc == 0            ? "closed"
+	      : rc == -ETIMEDOUT ? "still open"
+	                         : strerror(-rc));
+	CHECK(!c->got_bye || c->bye_reason == ARENA_BYE_TOO_SLOW,
+	      "if a BYE came, it says too slow (%s)",
+	      c->got_bye ? arena_bye_name(c->bye_reason) : "no BYE, plain close");
+	CHECK(rss_max - rss0 < RSS_MAX_KB, "the worker's RSS grew by %ld kB at most (bound %d kB)",
+	      rss_max - rss0, RSS_MAX_KB);
+	hc_close(c);
+
+	hp_stop(hp);
+	hp_check(hp, 500, "during the deaf client's flood");
+	CHECK(hd_workers(d, w_after, 4) == 4 && memcmp(w, w_after, sizeof(w)) == 0,
+	      "no worker crashed or was replaced");
+	hp_free(hp);
+	return h_done();
+}
