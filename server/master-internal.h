@@ -1,0 +1,117 @@
+/* master-internal.h: the master's state, shared by master.c (lifecycle, supervision, reload,
+ * shutdown) and accept.c (accepting and dispatching connections). Not a public interface.
+ */
+#ifndef ARENA_MASTER_INTERNAL_H
+#define ARENA_MASTER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arena_config.h"
+#include "channel.h"
+#include "listen.h"
+#include "peer.h"
+#include "proc.h"
+#include "shm.h"
+
+struct event;
+struct event_base;
+struct world;
+struct world_score;
+
+/* The master's view of one scoreboard slot. */
+struct mworker {
+	struct master *m;
+	unsigned slot;
+	pid_t pid;            /* 0: no process in this slot */
+	struct channel *chan; /* NULL once the channel failed or the process is gone */
+	bool wanted;          /* part of the configured worker set: replaced if it exits */
+	bool ready;           /* READY received from this process */
+	bool retiring;        /* told to DRAIN (surplus after a reload) */
+	bool killed;          /* SIGKILLed by us (wedged, no start, bad channel) */
+	uint64_t started_ms;  /* fork time */
+	uint64_t died_ms;     /* last exit (0: never) */
+	uint32_t conns;       /* connections handed over and not yet reported closed */
+	uint32_t cap;         /* how many it can hold (from READY) */
+};
+
+enum master_state {
+	MS_RUNNING,
+	MS_DRAINING, /* graceful shutdown: waiting for workers */
+	MS_FAST,     /* second signal: workers SIGKILLed, waiting to reap */
+};
+
+/* Why accepting is paused (bits); accepting runs when none is set. */
+enum {
+	ACCEPT_NO_WORKER = 1u << 0, /* no worker READY yet */
+	ACCEPT_FD_LIMIT = 1u << 1,  /* EMFILE/ENFILE back-off */
+	ACCEPT_CONGESTED = 1u << 2, /* every channel full: connections waiting in `pending` */
+	ACCEPT_STOPPED = 1u << 3,   /* shutting down */
+};
+
+#define MASTER_PENDING_MAX 64
+
+struct pending_conn {
+	int fd;
+	struct peer_addr peer;
+	uint64_t since_ms;
+};
+
+struct master {
+	struct event_base *base;
+	const struct arena_cli *cli;
+	struct arena_config cfg; /* in force (restart-only keys keep their start values) */
+	enum master_state state;
+	int exit_code;
+
+	struct shm_header *shm;
+	struct world *world;
+	struct ch_tick_clock clock;
+	int shutdown_fd; /* eventfd every worker watches */
+
+	struct listener listeners[ARENA_LISTEN_MAX];
+	struct event *ev_accept[ARENA_LISTEN_MAX];
+	unsigned nlisteners;
+	bool socket_activated;
+	unsigned accept_paused; /* ACCEPT_* bits */
+	bool accept_on;         /* events currently added */
+	int reserve_fd;         /* /dev/null, given up to accept one client at EMFILE */
+	uint32_t backoff_ms;
+	struct event *ev_accept_resume;
+	struct pending_conn pending[MASTER_PENDING_MAX];
+	unsigned npending;
+	struct event *ev_pending;
+	struct peer_table *peers;
+	unsigned refused_full, refused_ip; /* since the last status tick, for one summary line */
+
+	struct mworker workers[ARENA_WORKERS_MAX];
+	struct proc_signals *signals;
+	struct proc_crash_guard crashes;
+	bool ready_notified;
+	char status_note[160]; /* e.g. the last reload failure, shown in STATUS */
+
+	struct event *ev_supervise;
+	struct event *ev_status;
+	struct event *ev_watchdog;
+	struct event *ev_save;
+	struct event *ev_drain;
+	uint64_t watchdog_usec;
+
+	bool persist_on;
+	struct world_score *scores;
+	size_t scores_cap;
+};
+
+/* accept.c */
+int accept_setup(struct master *m);
+void accept_teardown(struct master *m);
+/* Recompute whether accept events should be on (after any ACCEPT_* or worker change). */
+void accept_update(struct master *m);
+/* Close the listeners for good and refuse connections still waiting for a worker. */
+void accept_stop(struct master *m);
+
+/* master.c, used by accept.c */
+bool master_worker_eligible(const struct mworker *w);
+
+#endif /* ARENA_MASTER_INTERNAL_H */

@@ -1,0 +1,875 @@
+/* master.c: the master process: start-up, worker supervision, reload, shutdown, persistence.
+ *
+ * The master is one libevent loop. It owns the listeners (accept.c does the accepting), the
+ * shared-memory region it made before forking, one channel per worker, and the timers:
+ *
+ *   supervise (250 ms)  kill workers that are wedged (heartbeat older than heartbeat_timeout)
+ *                       or that did not reach READY within heartbeat_timeout of their fork;
+ *                       retry forks that failed.
+ *   status (1 s)        STATUS= for systemd, and one summary line for refused connections.
+ *   watchdog            WATCHDOG=1 every WATCHDOG_USEC/2, but only while every worker is healthy
+ *                       or being replaced: a master that cannot recover stops petting, and
+ *                       systemd restarts the whole service.
+ *   save                scores to state_dir every save_interval (lock-free export).
+ *   drain               the graceful shutdown's deadline.
+ *
+ * Worker slots (shm.h scoreboard) move through
+ *
+ *     EMPTY --spawn()--> STARTING --worker loop up--> READY --DRAIN/SHUTDOWN--> DRAINING
+ *                          ^   |                        |                          |
+ *                          |   +------exit/killed-------+--------------------------+
+ *                          |                            v
+ *                          +-------spawn() again---- DEAD --(not wanted)--> EMPTY
+ *
+ * and the master learns of every exit from SIGCHLD (proc_reap), logs how the worker ended,
+ * releases the connections it held from the per-address table, marks the slot DEAD, bumps the
+ * death counter (so the surviving workers' world_sweep detaches its players) and forks a
+ * replacement into the same slot at once, unless the crash-loop guard trips.
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena-build.h"
+#include "log.h"
+#include "master-internal.h"
+#include "notify.h"
+#include "persist.h"
+#include "util.h"
+#include "worker.h"
+#include "world.h"
+
+#define SUPERVISE_MS 250
+#define STATUS_MS    1000
+
+/* The master's state stays reachable from here in forked workers too, so leak checkers in a
+ * worker see it as inherited memory, not as a leak. */
+static struct master *master_instance;
+
+static void arm_ms(struct event *ev, uint64_t ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+	                     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	event_add(ev, &tv);
+}
+
+bool master_worker_eligible(const struct mworker *w)
+{
+	return w->pid > 0 && w->chan && w->ready && !w->retiring && !w->killed &&
+	       w->m->state == MS_RUNNING;
+}
+
+static unsigned workers_alive(const struct master *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
+		if (m->workers[i].pid > 0)
+			n++;
+	return n;
+}
+
+static unsigned workers_wanted(const struct master *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
+		if (m->workers[i].wanted)
+			n++;
+	return n;
+}
+
+static void kill_worker(struct mworker *w, const char *why)
+{
+	if (w->pid <= 0 || w->killed)
+		return;
+	log_error("worker.%u (pid %d) %s; killing it", w->slot, (int)w->pid, why);
+	kill(w->pid, SIGKILL);
+	w->killed = true;
+	accept_update(w->m);
+}
+
+/* ---- Persistence -------------------------------------------------------------------------- */
+
+static void persist_start(struct master *m)
+{
+	char aside[ARENA_PATH_MAX] = "";
+	size_t n = 0;
+	int r;
+
+	m->scores_cap = world_scores_capacity(m->world);
+	m->scores = calloc(m->scores_cap ? m->scores_cap : 1, sizeof(*m->scores));
+	if (!m->scores) {
+		log_warning(
+		    "Out of memory for the score table copy; continuing without persistence");
+		return;
+	}
+	if (mkdir(m->cfg.state_dir, 0750) < 0 && errno != EEXIST) {
+		log_warning("Cannot create state directory %s: %s; continuing without persistence",
+		            m->cfg.state_dir, strerror(errno));
+		return;
+	}
+	r = persist_load(m->cfg.state_dir, m->scores, m->scores_cap, &n, aside);
+	if (r == -EBADMSG) {
+		log_warning("The state file in %s was corrupt; it was set aside as %s; starting "
+		            "with an empty leaderboard",
+		            m->cfg.state_dir, aside[0] ? aside : "(unknown)");
+		m->persist_on = true;
+		return;
+	}
+	if (r < 0) {
+		log_warning("Cannot read the state in %s: %s; continuing without persistence",
+		            m->cfg.state_dir, strerror(-r));
+		return;
+	}
+	m->persist_on = true;
+	if (n == 0)
+		return;
+	r = world_scores_import(m->world, m->scores, n);
+	if (r < 0)
+		log_warning("Cannot load the saved scores: %s", strerror(-r));
+	else
+		log_info("Loaded %zu scores from %s", n, m->cfg.state_dir);
+}
+
+static void persist_now(struct master *m)
+{
+	size_t n = 0;
+	int r;
+
+	if (!m->persist_on)
+		return;
+	r = world_scores_export(m->world, m->scores, m->scores_cap, &n);
+	if (r < 0) {
+		log_warning("Cannot read the scores to save them: %s", strerror(-r));
+		return;
+	}
+	r = persist_save(m->cfg.state_dir, m->scores, n);
+	if (r < 0)
+		log_warning("Failed to save the scores to %s: %s", m->cfg.state_dir, strerror(-r));
+	else
+		log_debug("saved %zu scores to %s", n, m->cfg.state_dir);
+}
+
+static void on_save(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	persist_now(m);
+	arm_ms(m->ev_save, m->cfg.save_interval_ms);
+}
+
+/* ---- Workers ------------------------------------------------------------------------------ */
+
+static void on_worker_message(struct channel *c, const struct channel_msg *msg, void *userdata);
+static void on_worker_failed(struct channel *c, int error, const char *text, void *userdata);
+
+static const struct channel_ops master_channel_ops = {
+    .message = on_worker_message,
+    .failed = on_worker_failed,
+};
+
+/* Fork a worker into slot i. Returns 0 or -errno (logged). */
+static int spawn(struct master *m, unsigned i)
+{
+	struct mworker *w = &m->workers[i];
+	struct worker_slot *slot = &m->shm->slots[i];
+	struct worker_args args;
+	uint64_t now = arena_now_ms();
+	int keep[1] = {m->shutdown_fd};
+	int chfd, r;
+	pid_t pid;
+
+	memset(&args, 0, sizeof(args));
+	args.slot = i;
+	args.gen = atomic_fetch_add(&slot->gen, 1) + 1; /* new owner id before the process exists */
+	args.shm = m->shm;
+	args.cfg = &m->cfg;
+	args.clock = m->clock;
+	args.shutdown_fd = m->shutdown_fd;
+	atomic_store(&slot->heartbeat_ms, now);
+	atomic_store(&slot->clients, 0);
+	atomic_store(&slot->players, 0);
+	atomic_store(&slot->accepted, 0);
+	atomic_store(&slot->pid, 0);
+	atomic_store(&slot->state, WORKER_STARTING);
+
+	w->m = m;
+	w->slot = i;
+	w->ready = false;
+	w->retiring = false;
+	w->killed = false;
+	w->conns = 0;
+	w->cap = 0;
+	w->started_ms = now;
+
+	r = proc_spawn(worker_main, &args, keep, ELEMENTSOF(keep), &pid, &chfd);
+	if (r < 0) {
+		log_error("Failed to start worker.%u: %s", i, strerror(-r));
+		atomic_store(&slot->state, WORKER_DEAD);
+		w->died_ms = now;
+		return r;
+	}
+	w->pid = pid;
+	atomic_store(&slot->pid, pid);
+	r = channel_new(m->base, chfd, CH_MASK_MASTER, &master_channel_ops, w, NULL, &w->chan);
+	if (r < 0) {
+		safe_close(chfd);
+		kill_worker(w, "has no channel (out of memory)");
+		return r;
+	}
+	log_info("worker.%u started (pid %d)", i, (int)pid);
+	return 0;
+}
+
+static void maybe_notify_ready(struct master *m)
+{
+	if (m->ready_notified || m->state != MS_RUNNING)
+		return;
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		const struct mworker *w = &m->workers[i];
+
+		if (w->wanted && !w->ready)
+			return;
+	}
+	m->ready_notified = true;
+	notify_ready();
+	log_notice("arenad %s ready: %u workers, %u listeners", ARENA_VERSION, workers_wanted(m),
+	           m->nlisteners);
+}
+
+static void on_worker_message(struct channel *c, const struct channel_msg *msg, void *userdata)
+{
+	struct mworker *w = userdata;
+	struct master *m = w->m;
+
+	switch (msg->type) {
+	case CH_READY: {
+		const struct ch_ready *r = msg->payload;
+
+		w->ready = true;
+		w->cap = r->max_conns;
+		log_debug("worker.%u (pid %d) ready after %llu ms, room for %u connections",
+		          w->slot, (int)w->pid,
+		          (unsigned long long)(arena_now_ms() - w->started_ms), w->cap);
+		accept_update(m);
+		maybe_notify_ready(m);
+		break;
+	}
+	case CH_CONN_CLOSED: {
+		const struct ch_conn_closed *cc = msg->payload;
+
+		peer_table_remove(m->peers, &cc->peer, w->slot);
+		if (w->conns > 0)
+			w->conns--;
+		break;
+	}
+	default:
+		break; /* channel.c delivers only CH_MASK_MASTER types */
+	}
+}
+
+static void on_worker_failed(struct channel *c, int error, const char *text, void *userdata)
+{
+	struct mworker *w = userdata;
+
+	channel_free(w->chan);
+	w->chan = NULL;
+	if (error == -EPIPE) {
+		log_debug("worker.%u closed its channel", w->slot);
+	} else {
+		char why[160];
+
+		snprintf(why, sizeof(why), "broke the channel protocol (%s: %s)", text,
+		         strerror(-error));
+		kill_worker(w, why);
+	}
+	accept_update(w->m);
+}
+
+static void begin_shutdown(struct master *m, bool fast);
+
+/* One child ended: account for it and replace it if it is still wanted. */
+static void on_reaped(pid_t pid, int status, void *userdata)
+{
+	struct master *m = userdata;
+	struct mworker *w = NULL;
+	struct worker_slot *slot;
+	uint64_t now = arena_now_ms();
+	bool clean, expected;
+	unsigned released;
+	char how[128];
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
+		if (m->workers[i].pid == pid)
+			w = &m->workers[i];
+	if (!w) {
+		log_debug("reaped unknown child %d", (int)pid);
+		return;
+	}
+	slot = &m->shm->slots[w->slot];
+	channel_free(w->chan);
+	w->chan = NULL;
+	released = peer_table_release_slot(m->peers, w->slot);
+	w->conns = 0;
+	w->pid = 0;
+	w->ready = false;
+	w->died_ms = now;
+	atomic_store(&slot->clients, 0);
+	atomic_store(&slot->players, 0);
+	atomic_store(&slot->pid, 0);
+	atomic_store(&slot->state, WORKER_DEAD);
+	atomic_fetch_add(&m->shm->deaths, 1);
+
+	clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	expected = m->state != MS_RUNNING || (w->retiring && clean);
+	proc_describe_status(status, how, sizeof(how));
+	if (expected)
+		log_info("worker.%u (pid %d) %s", w->slot, (int)pid, how);
+	else
+		log_error("worker.%u (pid %d) %s%s; %u connections lost", w->slot, (int)pid, how,
+		          w->killed ? " after being killed" : "", released);
+	w->killed = false;
+
+	if (m->state != MS_RUNNING) {
+		accept_update(m);
+		return;
+	}
+	if (!expected &&
+	    proc_crash_record(&m->crashes, now, m->cfg.crash_limit, m->cfg.crash_window_ms)) {
+		log_error("%u unexpected worker exits within %u ms: crash loop; shutting down",
+		          m->cfg.crash_limit, m->cfg.crash_window_ms);
+		snprintf(m->status_note, sizeof(m->status_note), "crash loop: shutting down");
+		m->exit_code = EXIT_FAILURE;
+		begin_shutdown(m, false);
+		return;
+	}
+	if (w->wanted)
+		spawn(m, w->slot);
+	else
+		atomic_store(&slot->state, WORKER_EMPTY);
+	accept_update(m);
+}
+
+static void finish_if_done(struct master *m)
+{
+	if (m->state == MS_RUNNING || workers_alive(m) > 0)
+		return;
+	persist_now(m);
+	log_notice("shutdown complete");
+	event_base_loopbreak(m->base);
+}
+
+static void on_child(void *userdata)
+{
+	struct master *m = userdata;
+
+	proc_reap(on_reaped, m);
+	finish_if_done(m);
+}
+
+/* Bring the number of wanted workers to n: fork into free slots, or retire the highest. */
+static void set_worker_count(struct master *m, unsigned n)
+{
+	unsigned have = workers_wanted(m);
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX && have < n; i++) {
+		struct mworker *w = &m->workers[i];
+
+		if (w->wanted || w->pid > 0)
+			continue; /* in use, or still draining its last clients */
+		w->wanted = true;
+		have++;
+		spawn(m, i);
+	}
+	for (unsigned i = ARENA_WORKERS_MAX; i-- > 0 && have > n;) {
+		struct mworker *w = &m->workers[i];
+
+		if (!w->wanted)
+			continue;
+		w->wanted = false;
+		have--;
+		if (w->pid <= 0) {
+			atomic_store(&m->shm->slots[i].state, WORKER_EMPTY);
+			continue;
+		}
+		w->retiring = true;
+		if (w->chan)
+			channel_send(w->chan, CH_DRAIN, NULL, 0, -1);
+		log_info("worker.%u (pid %d) retiring: it keeps its %u clients until they leave", i,
+		         (int)w->pid, w->conns);
+	}
+	accept_update(m);
+}
+
+static void on_supervise(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+	uint64_t now = arena_now_ms();
+	uint32_t limit = m->cfg.heartbeat_timeout_ms;
+
+	if (m->state != MS_RUNNING)
+		return;
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		struct mworker *w = &m->workers[i];
+		char why[96];
+
+		if (w->pid <= 0) {
+			if (w->wanted)
+				spawn(m, i); /* the last fork failed: try again */
+			continue;
+		}
+		if (w->killed)
+			continue;
+		if (!w->ready) {
+			if (now - w->started_ms > limit) {
+				snprintf(why, sizeof(why), "did not start within %u ms", limit);
+				kill_worker(w, why);
+			}
+			continue;
+		}
+		uint64_t hb = atomic_load(&m->shm->slots[i].heartbeat_ms);
+
+		if (now > hb && now - hb > limit) {
+			snprintf(why, sizeof(why), "is wedged: no heartbeat for %llu ms",
+			         (unsigned long long)(now - hb));
+			kill_worker(w, why);
+		}
+	}
+}
+
+/* Every worker is either beating (fresh heartbeat: younger than half the timeout) or being
+ * replaced within its start deadline. */
+static bool workers_healthy(const struct master *m)
+{
+	uint64_t now = arena_now_ms();
+	uint32_t limit = m->cfg.heartbeat_timeout_ms;
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		const struct mworker *w = &m->workers[i];
+
+		if (w->pid <= 0) {
+			if (w->wanted && m->state == MS_RUNNING && now - w->died_ms > limit)
+				return false; /* should be running and is not coming back */
+			continue;
+		}
+		if (w->killed)
+			continue; /* being replaced */
+		if (!w->ready) {
+			if (now - w->started_ms > limit)
+				return false;
+			continue;
+		}
+		uint64_t hb = atomic_load(&m->shm->slots[i].heartbeat_ms);
+
+		if (now > hb && now - hb > limit / 2)
+			return false;
+	}
+	return true;
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	if (workers_healthy(m))
+		notify_watchdog();
+	else
+		log_debug("not petting the watchdog: a worker is unhealthy");
+	arm_ms(m->ev_watchdog, m->watchdog_usec / 2000);
+}
+
+static void on_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+	unsigned players = 0;
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
+		if (m->workers[i].pid > 0)
+			players += atomic_load(&m->shm->slots[i].players);
+	if (m->refused_full || m->refused_ip) {
+		log_info("refused %u connections in the last second: %u server full, %u ip limit",
+		         m->refused_full + m->refused_ip, m->refused_full, m->refused_ip);
+		m->refused_full = m->refused_ip = 0;
+	}
+	if (m->state == MS_RUNNING)
+		notify_status("%u workers, %u players, %u connections%s%s", workers_alive(m),
+		              players, peer_table_total(m->peers), m->status_note[0] ? "; " : "",
+		              m->status_note);
+	arm_ms(m->ev_status, STATUS_MS);
+}
+
+/* ---- Shutdown ----------------------------------------------------------------------------- */
+
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		struct mworker *w = &m->workers[i];
+
+		if (w->pid > 0 && !w->killed) {
+			log_warning(
+			    "worker.%u (pid %d) still running at the drain deadline; killing it", i,
+			    (int)w->pid);
+			kill(w->pid, SIGKILL);
+			w->killed = true;
+		}
+	}
+}
+
+static void begin_shutdown(struct master *m, bool fast)
+{
+	uint64_t one = 1;
+
+	if (m->state == MS_FAST)
+		return;
+	if (fast || m->state == MS_DRAINING) {
+		m->state = MS_FAST;
+		atomic_store(&m->shm->shutdown, 2);
+		log_notice("Fast shutdown: killing %u workers", workers_alive(m));
+		for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+			struct mworker *w = &m->workers[i];
+
+			if (w->pid > 0) {
+				kill(w->pid, SIGKILL);
+				w->killed = true;
+			}
+		}
+		finish_if_done(m);
+		return;
+	}
+
+	m->state = MS_DRAINING;
+	notify_stopping();
+	notify_status("Shutting down: draining %u workers", workers_alive(m));
+	log_notice("Shutting down: draining %u workers (up to %u ms)", workers_alive(m),
+	           m->cfg.drain_timeout_ms);
+	accept_stop(m);
+	atomic_store(&m->shm->shutdown, 1);
+	if (write(m->shutdown_fd, &one, sizeof(one)) < 0)
+		log_warning("Cannot signal the shutdown event: %s", strerror(errno));
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		struct mworker *w = &m->workers[i];
+
+		if (w->chan)
+			channel_send(w->chan, CH_SHUTDOWN, NULL, 0, -1);
+	}
+	arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
+	finish_if_done(m);
+}
+
+static void on_terminate(int signo, void *userdata)
+{
+	struct master *m = userdata;
+
+	log_notice("Received %s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	begin_shutdown(m, false);
+}
+
+/* ---- Reload ------------------------------------------------------------------------------- */
+
+/* Keep the running values of keys that need a restart; list the ones that changed. */
+static void keep_restart_only(const struct master *m, struct arena_config *nc, char *changed,
+                              size_t len)
+{
+	const struct arena_config *oc = &m->cfg;
+	size_t used = 0;
+
+#define RESTART_ONLY(cond, name)                                                                   \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			int k =                                                                    \
+			    snprintf(changed + used, len - used, "%s%s", used ? ", " : "", name);  \
+			if (k > 0 && (size_t)k < len - used)                                       \
+				used += (size_t)k;                                                 \
+		}                                                                                  \
+	} while (0)
+
+	bool listen_changed = nc->nlisten != oc->nlisten;
+
+	for (unsigned i = 0; !listen_changed && i < nc->nlisten; i++)
+		listen_changed = strcmp(nc->listen[i].text, oc->listen[i].text) != 0;
+	RESTART_ONLY(listen_changed && !m->socket_activated, "listen");
+	RESTART_ONLY(nc->backlog != oc->backlog, "backlog");
+	RESTART_ONLY(strcmp(nc->state_dir, oc->state_dir) != 0, "state_dir");
+	RESTART_ONLY(nc->max_players != oc->max_players, "max_players");
+	RESTART_ONLY(nc->max_rooms != oc->max_rooms, "max_rooms");
+	RESTART_ONLY(nc->room_width != oc->room_width, "room_width");
+	RESTART_ONLY(nc->room_height != oc->room_height, "room_height");
+	RESTART_ONLY(nc->room_capacity != oc->room_capacity, "room_capacity");
+	RESTART_ONLY(nc->gems_per_room != oc->gems_per_room, "gems_per_room");
+	RESTART_ONLY(nc->fault_injection != oc->fault_injection, "fault_injection");
+#undef RESTART_ONLY
+
+	memcpy(nc->listen, oc->listen, sizeof(nc->listen));
+	nc->nlisten = oc->nlisten;
+	nc->backlog = oc->backlog;
+	memcpy(nc->state_dir, oc->state_dir, sizeof(nc->state_dir));
+	nc->max_players = oc->max_players;
+	nc->max_rooms = oc->max_rooms;
+	nc->room_width = oc->room_width;
+	nc->room_height = oc->room_height;
+	nc->room_capacity = oc->room_capacity;
+	nc->gems_per_room = oc->gems_per_room;
+	nc->fault_injection = oc->fault_injection;
+	if (used == 0 && len)
+		changed[0] = '\0';
+}
+
+static void on_reload(void *userdata)
+{
+	struct master *m = userdata;
+	struct arena_config nc;
+	struct arena_config_error err;
+	struct ch_reload msg;
+	char changed[256];
+	unsigned old_workers = workers_wanted(m);
+	int r;
+
+	if (m->state != MS_RUNNING) {
+		log_notice("Received SIGHUP while shutting down; ignored");
+		return;
+	}
+	log_notice("Received SIGHUP: reloading the configuration");
+	notify_reloading();
+	memset(&err, 0, sizeof(err));
+	r = arena_config_load(m->cli, &nc, &err);
+	if (r < 0) {
+		log_error("Reload failed: %s; keeping the current configuration", err.text);
+		snprintf(m->status_note, sizeof(m->status_note), "reload failed: %.140s", err.text);
+		notify_status("%u workers; %s", workers_alive(m), m->status_note);
+		notify_ready();
+		return;
+	}
+	keep_restart_only(m, &nc, changed, sizeof(changed));
+	if (changed[0])
+		log_warning("Reload: changed settings that need a restart, not applied: %s",
+		            changed);
+
+	if (nc.tick_rate != m->cfg.tick_rate) {
+		/* New rate from a tick boundary at least 100 ms ahead, so every worker gets the
+		 * message before it applies and tick numbers keep increasing. */
+		uint64_t now = arena_now_ms();
+		uint32_t t = tick_clock_at(&m->clock, now) + 1;
+
+		while (tick_clock_time(&m->clock, t) < now + 100)
+			t++;
+		m->clock.base_ms = tick_clock_time(&m->clock, t);
+		m->clock.base_tick = t;
+		m->clock.tick_rate = nc.tick_rate;
+	}
+	if (nc.save_interval_ms != m->cfg.save_interval_ms)
+		arm_ms(m->ev_save, nc.save_interval_ms);
+	m->cfg = nc;
+	log_set_level(m->cfg.log_level);
+
+	memset(&msg, 0, sizeof(msg));
+	msg.cfg = m->cfg;
+	msg.clock = m->clock;
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		struct mworker *w = &m->workers[i];
+
+		if (w->chan && channel_send(w->chan, CH_RELOAD, &msg, sizeof(msg), -1) < 0)
+			log_warning("Cannot send the new configuration to worker.%u", i);
+	}
+	set_worker_count(m, m->cfg.workers);
+	m->status_note[0] = '\0';
+	log_notice("Reloaded the configuration: %u workers (was %u)", m->cfg.workers, old_workers);
+	notify_status("%u workers; configuration reloaded", workers_wanted(m));
+	notify_ready();
+}
+
+/* ---- Start and stop ----------------------------------------------------------------------- */
+
+static int open_listeners(struct master *m)
+{
+	int bad = -1;
+	int n = listen_from_systemd(m->listeners, &bad);
+
+	if (n < 0) {
+		log_error("Socket-activated fd %d is not usable (%s): expected listening stream "
+		          "sockets",
+		          bad, strerror(-n));
+		return n;
+	}
+	if (n > 0) {
+		m->nlisteners = (unsigned)n;
+		m->socket_activated = true;
+		log_info("Using %d socket(s) passed by systemd; listen= from the configuration is "
+		         "ignored",
+		         n);
+		for (int i = 0; i < n; i++)
+			log_info("Listening on %s (socket activation)", m->listeners[i].name);
+		return 0;
+	}
+	for (unsigned i = 0; i < m->cfg.nlisten; i++) {
+		int r = listen_bind(&m->cfg.listen[i], m->cfg.backlog, &m->listeners[i]);
+
+		if (r < 0) {
+			log_error("Failed to listen on %s: %s", m->cfg.listen[i].text,
+			          strerror(-r));
+			return r;
+		}
+		m->nlisteners = i + 1;
+		log_info("Listening on %s", m->listeners[i].name);
+	}
+	return 0;
+}
+
+static int make_world(struct master *m)
+{
+	size_t size = world_size(&m->cfg);
+	uint64_t seed;
+	int r;
+
+	r = shm_create(size, &m->shm);
+	if (r < 0) {
+		log_error("Failed to create %zu bytes of shared memory: %s", size, strerror(-r));
+		return r;
+	}
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = arena_now_ms() ^ ((uint64_t)getpid() << 32);
+	m->world = shm_world(m->shm);
+	r = world_init(m->world, size, &m->cfg, seed);
+	if (r < 0) {
+		log_error("Failed to set up the world: %s", strerror(-r));
+		return r;
+	}
+	m->clock.base_ms = m->shm->start_ms;
+	m->clock.base_tick = 0;
+	m->clock.tick_rate = m->cfg.tick_rate;
+	return 0;
+}
+
+static const struct proc_signal_ops master_signal_ops = {
+    .terminate = on_terminate,
+    .reload = on_reload,
+    .child = on_child,
+};
+
+static int make_loop(struct master *m)
+{
+	int r;
+
+	m->base = event_base_new();
+	if (!m->base)
+		return -ENOMEM;
+	r = proc_signals_new(m->base, &master_signal_ops, m, &m->signals);
+	if (r < 0)
+		return r;
+	m->shutdown_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->shutdown_fd < 0)
+		return -errno;
+	r = peer_table_new(&m->peers);
+	if (r < 0)
+		return r;
+	r = accept_setup(m);
+	if (r < 0)
+		return r;
+	m->ev_supervise = event_new(m->base, -1, EV_PERSIST, on_supervise, m);
+	m->ev_status = event_new(m->base, -1, 0, on_status, m);
+	m->ev_watchdog = event_new(m->base, -1, 0, on_watchdog, m);
+	m->ev_save = event_new(m->base, -1, 0, on_save, m);
+	m->ev_drain = event_new(m->base, -1, 0, on_drain_deadline, m);
+	if (!m->ev_supervise || !m->ev_status || !m->ev_watchdog || !m->ev_save || !m->ev_drain)
+		return -ENOMEM;
+	arm_ms(m->ev_supervise, SUPERVISE_MS);
+	arm_ms(m->ev_status, STATUS_MS);
+	arm_ms(m->ev_save, m->cfg.save_interval_ms);
+	m->watchdog_usec = notify_watchdog_usec();
+	if (m->watchdog_usec) {
+		log_info("systemd watchdog every %llu ms",
+		         (unsigned long long)m->watchdog_usec / 1000);
+		arm_ms(m->ev_watchdog, m->watchdog_usec / 2000);
+	}
+	return 0;
+}
+
+static void master_free(struct master *m)
+{
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		channel_free(m->workers[i].chan);
+		m->workers[i].chan = NULL;
+	}
+	if (m->base)
+		accept_teardown(m);
+	for (unsigned i = 0; i < m->nlisteners; i++)
+		m->listeners[i].fd = safe_close(m->listeners[i].fd);
+	struct event *evs[] = {m->ev_supervise, m->ev_status, m->ev_watchdog, m->ev_save,
+	                       m->ev_drain};
+	for (size_t i = 0; i < ELEMENTSOF(evs); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	proc_signals_free(m->signals);
+	peer_table_free(m->peers);
+	if (m->base)
+		event_base_free(m->base);
+	safe_close(m->shutdown_fd);
+	free(m->scores);
+	shm_destroy(m->shm);
+	master_instance = NULL;
+	free(m);
+}
+
+int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
+{
+	struct master *m = calloc(1, sizeof(*m));
+	int r, code;
+
+	if (!m) {
+		log_error("Out of memory");
+		return EXIT_FAILURE;
+	}
+	master_instance = m;
+	m->cli = cli;
+	m->cfg = *cfg;
+	m->shutdown_fd = -1;
+	m->reserve_fd = -1;
+	for (unsigned i = 0; i < ARENA_LISTEN_MAX; i++)
+		m->listeners[i].fd = -1;
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		m->workers[i].m = m;
+		m->workers[i].slot = i;
+	}
+	log_set_role("master");
+	log_set_level(m->cfg.log_level);
+
+	if (open_listeners(m) < 0 || make_world(m) < 0) {
+		master_free(m);
+		return EXIT_FAILURE;
+	}
+	persist_start(m);
+	r = make_loop(m);
+	if (r < 0) {
+		log_error("Failed to set up the event loop: %s", strerror(-r));
+		master_free(m);
+		return EXIT_FAILURE;
+	}
+
+	notify_status("Starting %u workers", m->cfg.workers);
+	set_worker_count(m, m->cfg.workers);
+	if (workers_alive(m) == 0) {
+		log_error("No worker could be started");
+		master_free(m);
+		return EXIT_FAILURE;
+	}
+
+	event_base_dispatch(m->base);
+
+	code = m->exit_code;
+	master_free(m);
+	return code;
+}

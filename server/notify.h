@@ -1,0 +1,33 @@
+/* notify.h: the master's thin layer over sd_notify(3): readiness, status, reload, watchdog.
+ *
+ * Every function is a no-op (returning 0) when the daemon was not started by systemd with a
+ * NOTIFY_SOCKET, so callers never check. Only the master calls these: workers inherit the
+ * environment but never notify (the unit has NotifyAccess=main anyway).
+ */
+#ifndef ARENA_NOTIFY_H
+#define ARENA_NOTIFY_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+/* READY=1: every listener open and every worker running. Sent again after each reload. */
+int notify_ready(void);
+
+/* STATUS=<text>: one human-readable line for `systemctl status`. */
+int notify_status(const char *fmt, ...) _printf_(1, 2);
+
+/* RELOADING=1 with MONOTONIC_USEC=<now>, as systemd's Type=notify-reload expects. */
+int notify_reloading(void);
+
+/* STOPPING=1: graceful shutdown has begun. */
+int notify_stopping(void);
+
+/* The watchdog period in microseconds if systemd asked for one for this process (WATCHDOG_USEC
+ * and a matching WATCHDOG_PID), else 0. */
+uint64_t notify_watchdog_usec(void);
+
+/* WATCHDOG=1: "still healthy". */
+int notify_watchdog(void);
+
+#endif /* ARENA_NOTIFY_H */

@@ -1,0 +1,904 @@
+/* session.c: one client connection inside a worker, and the worker's set of them.
+ *
+ * Implements session.h (what the game modules use: send, error, bye) and sessions.h (what the
+ * worker uses). Each connection is a non-blocking socket with a read event, a write event, one
+ * timer, and two evbuffers. Input is framed straight from the input evbuffer with the protocol
+ * library (arena_frame_peek rejects an oversized length from the 3-byte header alone, then
+ * arena_decode_payload validates the whole frame), at most SESSION_FRAMES_PER_WAKEUP frames per
+ * callback so one flooding client cannot starve the others. Output is queued in the output
+ * evbuffer and written from a deferred flush that runs after the current callback (one write per
+ * session per loop pass, however many frames a tick queued); it never holds more than the
+ * configured output_buffer: a session that would exceed it is cut with BYE(too slow).
+ *
+ * Cutting keeps the byte stream well formed: `out_partial` tracks how much of the frame at the
+ * head of the output buffer has not been written yet after a partial write, so the rest of that
+ * frame is kept, the other queued frames dropped, and BYE appended after it.
+ *
+ * The one timer serves each state: handshake deadline before HELLO, idle deadline after (armed
+ * lazily: it fires at the old deadline and re-arms from the last frame's time, so busy sessions
+ * do not touch the timer heap per frame), the close deadline while closing, and a short poll
+ * while lingering. See sessions.h for the state diagram.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "play.h"
+#include "sessions.h"
+#include "shm.h"
+#include "util.h"
+#include "world.h"
+
+#define SESSION_FRAMES_PER_WAKEUP 64
+#define SESSION_READ_CHUNK        16384
+#define SESSION_IN_CAP            (ARENA_FRAME_MAX + SESSION_READ_CHUNK)
+#define SESSION_WRITE_CHUNK       (256 * 1024)
+#define SESSION_LINGER_MS         2000 /* longest wait for a peer to take our last bytes */
+#define SESSION_LINGER_POLL_MS    20
+
+enum session_state {
+	SS_OPEN,
+	SS_CLOSING,
+	SS_LINGER,
+	SS_CLOSED,
+};
+
+struct session_core {
+	struct sessions *set;
+	int fd;
+	enum session_state state;
+	struct peer_addr peer;
+	char peer_text[PEER_TEXT_MAX];
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_timer;
+	struct evbuffer *in;
+	struct evbuffer *out;
+	size_t out_partial; /* unwritten bytes of the frame at the head of `out` */
+	uint64_t opened_ms;
+	uint64_t last_frame_ms;
+	uint64_t close_deadline_ms;
+	size_t idx; /* position in set->live */
+	bool dirty; /* in set->dirty */
+	bool eof;   /* the peer will send nothing more */
+	struct session *next_dead;
+};
+
+/* One allocation per connection. */
+struct session_full {
+	struct session pub;
+	struct session_core core;
+};
+
+struct sessions {
+	struct event_base *base;
+	struct session_env *env;
+	const struct sessions_ops *ops;
+	void *userdata;
+	struct event *ev_deferred;
+	struct session **live;
+	size_t nlive, live_cap;
+	struct session **dirty;
+	size_t ndirty, dirty_cap;
+	struct session *dead;
+	size_t nopen;
+	uint64_t deadline_ms; /* when set (shutdown), no close waits past it */
+	bool in_deferred;
+};
+
+static void session_flush(struct session *s);
+static void session_finish(struct session *s);
+static void session_begin_close(struct session *s);
+static void arm_timer(struct session *s, uint64_t now);
+
+static uint64_t close_deadline(struct sessions *t, uint64_t now)
+{
+	uint64_t d = now + SESSION_LINGER_MS;
+
+	if (t->deadline_ms && t->deadline_ms < d)
+		d = t->deadline_ms;
+	return d;
+}
+
+static void schedule_deferred(struct sessions *t)
+{
+	if (!t->in_deferred)
+		event_active(t->ev_deferred, EV_TIMEOUT, 1);
+}
+
+static int grow_array(struct session ***arr, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 64;
+	struct session **p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, n * sizeof(**arr));
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static void mark_dirty(struct session *s)
+{
+	struct session_core *c = s->core;
+	struct sessions *t = c->set;
+
+	if (c->dirty)
+		return;
+	if (grow_array(&t->dirty, &t->dirty_cap, t->ndirty + 1) < 0) {
+		/* Cannot remember it for later: write now instead. */
+		session_flush(s);
+		return;
+	}
+	c->dirty = true;
+	t->dirty[t->ndirty++] = s;
+	schedule_deferred(t);
+}
+
+/* ---- Output ------------------------------------------------------------------------------- */
+
+/* After n bytes at the head of `out` were written (before they are drained): work out how much
+ * of the frame now at the head is still unwritten. Only walks frame headers on partial writes. */
+static void advance_partial(struct session_core *c, size_t n)
+{
+	struct evbuffer_ptr p;
+	size_t pos;
+
+	if (n == evbuffer_get_length(c->out)) {
+		c->out_partial = 0; /* frames are queued whole: a full write ends on a boundary */
+		return;
+	}
+	if (n <= c->out_partial) {
+		c->out_partial -= n;
+		return;
+	}
+	pos = c->out_partial;
+	if (evbuffer_ptr_set(c->out, &p, pos, EVBUFFER_PTR_SET) < 0) {
+		c->out_partial = 0;
+		return;
+	}
+	while (pos < n) {
+		unsigned char hdr[2];
+		size_t flen;
+
+		if (evbuffer_copyout_from(c->out, &p, hdr, 2) != 2)
+			break;
+		flen = ARENA_HEADER_SIZE + ((size_t)hdr[0] << 8 | hdr[1]);
+		pos += flen;
+		if (pos < n && evbuffer_ptr_set(c->out, &p, flen, EVBUFFER_PTR_ADD) < 0)
+			break;
+	}
+	c->out_partial = pos > n ? pos - n : 0;
+}
+
+/* Write as much queued output as the socket takes. 0 (done or would block) or -errno. */
+static int write_out(struct session *s)
+{
+	struct session_core *c = s->core;
+
+	for (;;) {
+		size_t len = evbuffer_get_length(c->out);
+		struct evbuffer_iovec v[16];
+		struct iovec iov[16];
+		struct msghdr mh;
+		int nv;
+		ssize_t n;
+
+		if (len == 0)
+			return 0;
+		nv = evbuffer_peek(c->out, (ev_ssize_t)MIN(len, SESSION_WRITE_CHUNK), NULL, v, 16);
+		if (nv > 16)
+			nv = 16;
+		if (nv <= 0)
+			return -EIO;
+		for (int i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)nv;
+		n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		advance_partial(c, (size_t)n);
+		evbuffer_drain(c->out, (size_t)n);
+	}
+}
+
+/* Drop every queued frame that has not started going out; keep the unwritten tail of a frame
+ * already partly written so the stream stays parseable. */
+static void discard_unsent(struct session_core *c)
+{
+	unsigned char keep[ARENA_FRAME_MAX];
+	size_t k = MIN(c->out_partial, sizeof(keep));
+
+	if (k)
+		evbuffer_remove(c->out, keep, k);
+	evbuffer_drain(c->out, evbuffer_get_length(c->out));
+	if (k)
+		evbuffer_add(c->out, keep, k);
+}
+
+static void session_flush(struct session *s)
+{
+	struct session_core *c = s->core;
+	int r;
+
+	if (c->state != SS_OPEN && c->state != SS_CLOSING)
+		return;
+	r = write_out(s);
+	if (r < 0) {
+		log_debug("client %s: write failed: %s", c->peer_text, strerror(-r));
+		session_finish(s);
+		return;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		event_add(c->ev_write, NULL);
+		return;
+	}
+	event_del(c->ev_write);
+	if (c->state == SS_CLOSING) {
+		/* Everything handed to the kernel: stop sending and wait for the peer to take it.
+		 */
+		shutdown(c->fd, SHUT_WR);
+		c->state = SS_LINGER;
+		arm_timer(s, arena_now_ms());
+		event_active(c->ev_read, EV_READ, 1); /* check at once: often nothing to wait for */
+	}
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	session_flush(arg);
+}
+
+/* The client cannot keep up: drop its queue, say why if the socket takes it, close now. */
+static void cut_too_slow(struct session *s)
+{
+	struct session_core *c = s->core;
+	struct arena_msg m;
+	unsigned char frame[ARENA_HEADER_SIZE + 1 + 1 + 32];
+	ssize_t n;
+
+	log_info("client %s kicked: too slow (%zu bytes waiting)", c->peer_text,
+	         evbuffer_get_length(c->out));
+	atomic_fetch_add(&s->env->stats->kicked, 1);
+	discard_unsent(c);
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_BYE;
+	m.u.bye.reason = ARENA_BYE_TOO_SLOW;
+	m.u.bye.text.len = (uint8_t)strlen("too slow");
+	memcpy(m.u.bye.text.s, "too slow", m.u.bye.text.len + 1);
+	n = arena_encode(&m, frame, sizeof(frame));
+	if (n > 0)
+		evbuffer_add(c->out, frame, (size_t)n);
+	write_out(s); /* best effort; whatever does not fit is dropped with the socket */
+	session_finish(s);
+}
+
+int session_send(struct session *s, const void *frame, size_t len)
+{
+	struct session_core *c = s->core;
+	size_t cap = s->env->cfg->output_buffer;
+
+	if (c->state != SS_OPEN)
+		return -EPIPE;
+	if (evbuffer_get_length(c->out) + len > cap) {
+		/* Maybe the socket can take some now; if not, this client is too slow. */
+		int r = write_out(s);
+
+		if (r < 0) {
+			session_finish(s);
+			return -EPIPE;
+		}
+		if (evbuffer_get_length(c->out) + len > cap) {
+			cut_too_slow(s);
+			return -ENOBUFS;
+		}
+	}
+	if (evbuffer_add(c->out, frame, len) < 0) {
+		cut_too_slow(s);
+		return -ENOBUFS;
+	}
+	atomic_fetch_add(&s->env->stats->frames_out, 1);
+	mark_dirty(s);
+	return 0;
+}
+
+int session_send_msg(struct session *s, const struct arena_msg *m)
+{
+	unsigned char frame[ARENA_FRAME_MAX];
+	ssize_t n = arena_encode(m, frame, sizeof(frame));
+
+	if (n < 0)
+		return (int)n;
+	return session_send(s, frame, (size_t)n);
+}
+
+/* Copy text into a protocol text field, cutting it to ARENA_TEXT_MAX on a UTF-8 boundary. */
+static void set_text(struct arena_text *t, const char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+
+	if (len > ARENA_TEXT_MAX)
+		len = ARENA_TEXT_MAX;
+	while (len > 0 && !arena_utf8_valid(text, len))
+		len--;
+	t->len = (uint8_t)len;
+	if (len)
+		memcpy(t->s, text, len);
+	t->s[len] = '\0';
+}
+
+int session_error(struct session *s, enum arena_error_code code, const char *text)
+{
+	struct arena_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_ERROR;
+	m.u.error.code = (uint16_t)code;
+	set_text(&m.u.error.text, text);
+	return session_send_msg(s, &m);
+}
+
+void session_bye(struct session *s, enum arena_bye_reason reason, const char *text)
+{
+	struct session_core *c = s->core;
+	unsigned char frame[ARENA_HEADER_SIZE + 2 + ARENA_TEXT_MAX];
+	struct arena_msg m;
+	ssize_t n;
+
+	if (c->state != SS_OPEN)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_BYE;
+	m.u.bye.reason = (uint8_t)reason;
+	set_text(&m.u.bye.text, text);
+	n = arena_encode(&m, frame, sizeof(frame));
+	if (n > 0) {
+		/* The goodbye always fits: make room by dropping what has not started going out. */
+		if (evbuffer_get_length(c->out) + (size_t)n > s->env->cfg->output_buffer)
+			discard_unsent(c);
+		if (evbuffer_add(c->out, frame, (size_t)n) == 0)
+			atomic_fetch_add(&s->env->stats->frames_out, 1);
+	}
+	if (reason != ARENA_BYE_SHUTDOWN) {
+		atomic_fetch_add(&s->env->stats->kicked, 1);
+		log_info("client %s kicked: %s%s%s", c->peer_text, arena_bye_name(reason),
+		         text && *text ? ": " : "", text ? text : "");
+	}
+	session_begin_close(s);
+}
+
+/* ---- Closing ------------------------------------------------------------------------------ */
+
+/* The player (if any) leaves the game now, whatever happens to the socket afterwards. */
+static void session_unwelcome(struct session *s)
+{
+	if (!s->welcomed)
+		return;
+	play_gone(s, arena_now_ms());
+	s->welcomed = false;
+	atomic_fetch_sub(&s->env->stats->players, 1);
+}
+
+static void session_begin_close(struct session *s)
+{
+	struct session_core *c = s->core;
+
+	if (c->state != SS_OPEN)
+		return;
+	session_unwelcome(s);
+	c->state = SS_CLOSING;
+	c->close_deadline_ms = close_deadline(c->set, arena_now_ms());
+	arm_timer(s, arena_now_ms());
+	mark_dirty(s); /* the flush moves on to LINGER once the output is out */
+}
+
+/* Close the fd now and hand the session to the deferred free. */
+static void session_finish(struct session *s)
+{
+	struct session_core *c = s->core;
+	struct sessions *t = c->set;
+
+	if (c->state == SS_CLOSED)
+		return;
+	session_unwelcome(s);
+	c->state = SS_CLOSED;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	event_del(c->ev_timer);
+	c->fd = safe_close(c->fd);
+	t->nopen--;
+	atomic_fetch_sub(&s->env->stats->clients, 1);
+	log_debug("client %s closed", c->peer_text);
+	c->next_dead = t->dead;
+	t->dead = s;
+	schedule_deferred(t);
+	t->ops->closed(&c->peer, t->userdata);
+}
+
+/* Read and throw away whatever the peer sends while we are closing. Returns true at EOF or on
+ * an error (the peer is gone). Bounded per call. */
+static bool discard_input(struct session_core *c)
+{
+	unsigned char junk[4096];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return true;
+		if (errno == EINTR)
+			continue;
+		return errno != EAGAIN && errno != EWOULDBLOCK;
+	}
+	return false;
+}
+
+static bool peer_has_everything(struct session_core *c)
+{
+	int outq = 0;
+
+	return ioctl(c->fd, SIOCOUTQ, &outq) == 0 && outq == 0;
+}
+
+/* ---- Input -------------------------------------------------------------------------------- */
+
+static void handle_hello(struct session *s, const struct arena_hello *h, uint64_t now)
+{
+	struct session_env *env = s->env;
+	const struct arena_config *cfg = env->cfg;
+	struct world_player_info info;
+	struct arena_msg m;
+	int r;
+
+	if (h->version != ARENA_PROTO_VERSION) {
+		session_error(s, ARENA_ERR_VERSION, "unsupported protocol version");
+		session_bye(s, ARENA_BYE_PROTOCOL_ERROR, "unsupported protocol version");
+		return;
+	}
+	r = world_player_attach(env->world, env->slot, env->gen, h->name.s, h->token, now, &info);
+	if (r == -ENOSPC) {
+		session_error(s, ARENA_ERR_SERVER_FULL, "no free player slot");
+		session_bye(s, ARENA_BYE_SERVER_FULL, "no free player slot");
+		return;
+	}
+	if (r < 0) {
+		log_warning("client %s: cannot attach player '%s': %s", s->core->peer_text,
+		            h->name.s, strerror(-r));
+		session_error(s, ARENA_ERR_INTERNAL, "cannot create the player");
+		session_bye(s, ARENA_BYE_KICKED, "internal error");
+		return;
+	}
+
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_WELCOME;
+	m.u.welcome.player_id = info.id;
+	memcpy(m.u.welcome.token, info.token, ARENA_TOKEN_LEN);
+	m.u.welcome.resume = info.resume;
+	m.u.welcome.tick_rate = (uint16_t)cfg->tick_rate;
+	m.u.welcome.max_payload = (uint16_t)cfg->max_payload;
+	m.u.welcome.input_rate = (uint16_t)cfg->input_rate;
+	m.u.welcome.chat_rate = (uint16_t)cfg->chat_rate;
+	m.u.welcome.idle_timeout = (uint16_t)MIN(MAX(cfg->idle_timeout_ms / 1000, 1u), UINT16_MAX);
+
+	s->welcomed = true;
+	s->pidx = info.pidx;
+	s->player_id = info.id;
+	memcpy(s->name, h->name.s, h->name.len);
+	s->name[h->name.len] = '\0';
+	atomic_fetch_add(&env->stats->players, 1);
+	if (session_send_msg(s, &m) < 0)
+		return; /* cut: already closed */
+	log_debug("client %s welcomed as '%s' (id %u, %s)", s->core->peer_text, s->name, info.id,
+	          info.resume == ARENA_RESUME_OK ? "resumed" : "new");
+	arm_timer(s, now); /* from the handshake deadline to the idle one */
+	play_welcomed(s, info.room, now);
+}
+
+static void handle_message(struct session *s, const struct arena_msg *m, uint64_t now)
+{
+	if (!s->welcomed) {
+		if (m->type == ARENA_HELLO) {
+			handle_hello(s, &m->u.hello, now);
+			return;
+		}
+		session_error(s, ARENA_ERR_NOT_WELCOMED, "HELLO first");
+		session_bye(s, ARENA_BYE_PROTOCOL_ERROR, "message before HELLO");
+		return;
+	}
+	switch (m->type) {
+	case ARENA_HELLO:
+		session_error(s, ARENA_ERR_ALREADY_WELCOMED, "already welcomed");
+		session_bye(s, ARENA_BYE_PROTOCOL_ERROR, "second HELLO");
+		return;
+	case ARENA_PING: {
+		struct arena_msg pong;
+
+		memset(&pong, 0, sizeof(pong));
+		pong.type = ARENA_PONG;
+		pong.u.ping.stamp = m->u.ping.stamp;
+		session_send_msg(s, &pong);
+		return;
+	}
+	default:
+		play_message(s, m, now);
+		return;
+	}
+}
+
+static void protocol_error(struct session *s, int err)
+{
+	const char *text = arena_decode_strerror(err);
+
+	session_error(s, arena_error_for_decode(err), text);
+	session_bye(s, ARENA_BYE_PROTOCOL_ERROR, text);
+}
+
+/* Decode and handle up to SESSION_FRAMES_PER_WAKEUP complete frames. Returns true if complete
+ * frames are still waiting. */
+static bool process_input(struct session *s)
+{
+	struct session_core *c = s->core;
+	struct arena_msg m;
+
+	for (int i = 0; i < SESSION_FRAMES_PER_WAKEUP; i++) {
+		size_t have = evbuffer_get_length(c->in), flen;
+		const unsigned char *p;
+		uint64_t now;
+		int r;
+
+		if (c->state != SS_OPEN || have < ARENA_HEADER_SIZE)
+			return false;
+		p = evbuffer_pullup(c->in, ARENA_HEADER_SIZE);
+		if (!p)
+			return false;
+		r = arena_frame_peek(p, ARENA_HEADER_SIZE, s->env->cfg->max_payload, &flen);
+		if (r < 0) {
+			protocol_error(s, r);
+			return false;
+		}
+		if (have < flen)
+			return false;
+		p = evbuffer_pullup(c->in, (ev_ssize_t)flen);
+		if (!p)
+			return false;
+		r = arena_decode_payload(ARENA_SIDE_SERVER, p[2], p + ARENA_HEADER_SIZE,
+		                         flen - ARENA_HEADER_SIZE, &m);
+		evbuffer_drain(c->in, flen);
+		if (r < 0) {
+			protocol_error(s, r);
+			return false;
+		}
+		now = arena_now_ms();
+		c->last_frame_ms = now;
+		atomic_fetch_add(&s->env->stats->frames_in, 1);
+		handle_message(s, &m, now);
+	}
+	if (c->state != SS_OPEN || evbuffer_get_length(c->in) < ARENA_HEADER_SIZE)
+		return false;
+	/* Is another whole frame (or a header to reject) already buffered? */
+	{
+		const unsigned char *p = evbuffer_pullup(c->in, ARENA_HEADER_SIZE);
+		size_t flen = 0;
+
+		if (!p)
+			return false;
+		if (arena_frame_peek(p, ARENA_HEADER_SIZE, s->env->cfg->max_payload, &flen) < 0)
+			return true;
+		return evbuffer_get_length(c->in) >= flen;
+	}
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct session_core *c = s->core;
+	size_t have;
+
+	if (c->state == SS_CLOSING || c->state == SS_LINGER) {
+		bool gone = discard_input(c);
+
+		if (c->state == SS_LINGER && (gone || peer_has_everything(c))) {
+			session_finish(s);
+			return;
+		}
+		if (gone)
+			event_del(
+			    c->ev_read); /* EOF stays readable: stop listening, keep flushing */
+		return;
+	}
+	if (c->state != SS_OPEN)
+		return;
+
+	have = evbuffer_get_length(c->in);
+	if (!c->eof && have < SESSION_IN_CAP) {
+		int n = evbuffer_read(c->in, c->fd,
+		                      (int)MIN(SESSION_IN_CAP - have, SESSION_READ_CHUNK));
+
+		if (n == 0) {
+			c->eof = true;
+		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			log_debug("client %s: read failed: %s", c->peer_text, strerror(errno));
+			session_finish(s);
+			return;
+		}
+	}
+
+	if (process_input(s)) {
+		/* More frames buffered: come back after the other ready connections. */
+		event_active(c->ev_read, EV_READ, 1);
+		return;
+	}
+	if (c->eof && c->state == SS_OPEN) {
+		/* The client is done sending: answer what it sent, then close. */
+		log_debug("client %s closed its side", c->peer_text);
+		event_del(c->ev_read);
+		session_begin_close(s);
+	}
+}
+
+/* ---- Timer -------------------------------------------------------------------------------- */
+
+static void arm_timer(struct session *s, uint64_t now)
+{
+	struct session_core *c = s->core;
+	const struct arena_config *cfg = s->env->cfg;
+	uint64_t due;
+	struct timeval tv;
+
+	switch (c->state) {
+	case SS_OPEN:
+		due = s->welcomed ? c->last_frame_ms + cfg->idle_timeout_ms
+		                  : c->opened_ms + cfg->handshake_timeout_ms;
+		break;
+	case SS_CLOSING:
+		due = c->close_deadline_ms;
+		break;
+	case SS_LINGER:
+		due = MIN(c->close_deadline_ms, now + SESSION_LINGER_POLL_MS);
+		break;
+	default:
+		return;
+	}
+	due = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000) * 1000;
+	event_add(c->ev_timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct session_core *c = s->core;
+	const struct arena_config *cfg = s->env->cfg;
+	uint64_t now = arena_now_ms();
+
+	switch (c->state) {
+	case SS_OPEN:
+		if (!s->welcomed && now >= c->opened_ms + cfg->handshake_timeout_ms) {
+			session_bye(s, ARENA_BYE_IDLE, "handshake timeout");
+			return;
+		}
+		if (s->welcomed && now >= c->last_frame_ms + cfg->idle_timeout_ms) {
+			session_bye(s, ARENA_BYE_IDLE, "idle timeout");
+			return;
+		}
+		break;
+	case SS_CLOSING:
+		if (now >= c->close_deadline_ms) {
+			log_debug("client %s: output not taken by the close deadline",
+			          c->peer_text);
+			session_finish(s);
+			return;
+		}
+		break;
+	case SS_LINGER:
+		if (now >= c->close_deadline_ms || peer_has_everything(c)) {
+			session_finish(s);
+			return;
+		}
+		break;
+	default:
+		return;
+	}
+	arm_timer(s, now);
+}
+
+/* ---- The set ------------------------------------------------------------------------------ */
+
+static void session_free(struct session *s)
+{
+	struct session_core *c = s->core;
+
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_write)
+		event_free(c->ev_write);
+	if (c->ev_timer)
+		event_free(c->ev_timer);
+	if (c->in)
+		evbuffer_free(c->in);
+	if (c->out)
+		evbuffer_free(c->out);
+	safe_close(c->fd);
+	free((struct session_full *)s);
+}
+
+/* Remove closed sessions from the live array (swap-remove) and free them. */
+static void reap_dead(struct sessions *t)
+{
+	while (t->dead) {
+		struct session *s = t->dead;
+		struct session_core *c = s->core;
+
+		t->dead = c->next_dead;
+		if (c->idx < t->nlive && t->live[c->idx] == s) {
+			struct session *last = t->live[--t->nlive];
+
+			t->live[c->idx] = last;
+			last->core->idx = c->idx;
+		}
+		session_free(s);
+	}
+}
+
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	struct sessions *t = arg;
+
+	t->in_deferred = true;
+	/* Flush every session that queued output since the last pass. The array may grow while
+	 * we walk it (a flush can finish a session, never queue more output), so index it. */
+	for (size_t i = 0; i < t->ndirty; i++) {
+		struct session *s = t->dirty[i];
+
+		s->core->dirty = false;
+		session_flush(s);
+	}
+	t->ndirty = 0;
+	reap_dead(t);
+	t->in_deferred = false;
+}
+
+int sessions_new(struct event_base *base, struct session_env *env, const struct sessions_ops *ops,
+                 void *userdata, struct sessions **ret)
+{
+	struct sessions *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->base = base;
+	t->env = env;
+	t->ops = ops;
+	t->userdata = userdata;
+	t->ev_deferred = event_new(base, -1, 0, on_deferred, t);
+	if (!t->ev_deferred) {
+		free(t);
+		return -ENOMEM;
+	}
+	*ret = t;
+	return 0;
+}
+
+void sessions_free(struct sessions *t)
+{
+	if (!t)
+		return;
+	sessions_abort_all(t);
+	reap_dead(t);
+	event_free(t->ev_deferred);
+	free(t->live);
+	free(t->dirty);
+	free(t);
+}
+
+int sessions_add(struct sessions *t, int fd, const struct peer_addr *peer)
+{
+	struct session_full *f;
+	struct session *s;
+	struct session_core *c;
+	uint64_t now = arena_now_ms();
+	int one = 1;
+
+	if (grow_array(&t->live, &t->live_cap, t->nlive + 1) < 0 || !(f = calloc(1, sizeof(*f)))) {
+		safe_close(fd);
+		t->ops->closed(peer, t->userdata);
+		return -ENOMEM;
+	}
+	s = &f->pub;
+	c = &f->core;
+	s->env = t->env;
+	s->core = c;
+	s->room = WORLD_NO_ROOM;
+	c->set = t;
+	c->fd = fd;
+	c->state = SS_OPEN;
+	c->peer = *peer;
+	peer_format(peer, c->peer_text);
+	c->opened_ms = now;
+	c->last_frame_ms = now;
+	c->ev_read = event_new(t->base, fd, EV_READ | EV_PERSIST, on_read, s);
+	c->ev_write = event_new(t->base, fd, EV_WRITE | EV_PERSIST, on_write, s);
+	c->ev_timer = event_new(t->base, -1, 0, on_timer, s);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	if (!c->ev_read || !c->ev_write || !c->ev_timer || !c->in || !c->out ||
+	    event_add(c->ev_read, NULL) < 0) {
+		session_free(s); /* closes fd */
+		t->ops->closed(peer, t->userdata);
+		return -ENOMEM;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	c->idx = t->nlive;
+	t->live[t->nlive++] = s;
+	t->nopen++;
+	atomic_fetch_add(&t->env->stats->clients, 1);
+	arm_timer(s, now);
+	log_debug("client %s connected", c->peer_text);
+	return 0;
+}
+
+size_t sessions_open(const struct sessions *t)
+{
+	return t->nopen;
+}
+
+struct session **sessions_array(struct sessions *t, size_t *ret_n)
+{
+	*ret_n = t->nlive;
+	return t->live;
+}
+
+size_t sessions_goodbye_all(struct sessions *t, enum arena_bye_reason reason, const char *text,
+                            uint64_t deadline_ms)
+{
+	size_t n = 0;
+
+	t->deadline_ms = deadline_ms;
+	for (size_t i = 0; i < t->nlive; i++) {
+		struct session *s = t->live[i];
+		struct session_core *c = s->core;
+
+		if (c->state == SS_OPEN) {
+			session_bye(s, reason, text);
+			n++;
+		} else if ((c->state == SS_CLOSING || c->state == SS_LINGER) &&
+		           c->close_deadline_ms > deadline_ms) {
+			c->close_deadline_ms = deadline_ms;
+			arm_timer(s, arena_now_ms());
+		}
+	}
+	return n;
+}
+
+void sessions_abort_all(struct sessions *t)
+{
+	for (size_t i = 0; i < t->nlive; i++)
+		session_finish(t->live[i]);
+}
