@@ -166,6 +166,11 @@ static int channel_read_one(struct channel *c)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
+		if (errno == ECONNRESET) {
+			/* The peer exited with messages of ours still unread: it is gone all the same. */
+			channel_fail(c, -EPIPE, "peer closed the channel");
+			return -1;
+		}
 		channel_fail(c, -errno, "read failed");
 		return -1;
 	}
@@ -298,7 +303,10 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 			return; /* still full: stay registered */
 		if (r < 0) {
 			c->dispatching = true;
-			channel_fail(c, r, "write failed");
+			if (r == -ECONNRESET || r == -EPIPE)
+				channel_fail(c, -EPIPE, "peer closed the channel");
+			else
+				channel_fail(c, r, "write failed");
 			c->dispatching = false;
 			if (c->free_pending)
 				channel_destroy(c);
