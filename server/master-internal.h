@@ -89,6 +89,7 @@ struct master {
 	struct proc_signals *signals;
 	struct proc_crash_guard crashes;
 	bool ready_notified;
+	uint64_t reload_ready_due;     /* a reload's READY=1 waits for new workers until then */
 	char status_note[160]; /* e.g. the last reload failure, shown in STATUS */
 
 	struct event *ev_supervise;

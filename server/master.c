@@ -246,6 +246,11 @@ static void maybe_notify_ready(struct master *m)
 	}
 	m->ready_notified = true;
 	notify_ready();
+	if (m->reload_ready_due) {
+		m->reload_ready_due = 0;
+		log_info("Reload complete: %u workers ready", workers_wanted(m));
+		return;
+	}
 	log_notice("arenad %s ready: %u workers, %u listeners", ARENA_VERSION, workers_wanted(m),
 	           m->nlisteners);
 }
@@ -422,6 +427,12 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 
 	if (m->state != MS_RUNNING)
 		return;
+	if (!m->ready_notified && m->reload_ready_due && now >= m->reload_ready_due) {
+		log_warning("Reload: not every new worker is ready yet; reporting ready anyway");
+		m->reload_ready_due = 0;
+		m->ready_notified = true;
+		notify_ready();
+	}
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
 		struct mworker *w = &m->workers[i];
 		char why[96];
@@ -689,7 +700,11 @@ static void on_reload(void *userdata)
 	m->status_note[0] = '\0';
 	log_notice("Reloaded the configuration: %u workers (was %u)", m->cfg.workers, old_workers);
 	notify_status("%u workers; configuration reloaded", workers_wanted(m));
-	notify_ready();
+	/* READY=1 ends the reload once the configuration is fully in force: new workers too
+	 * (bounded by heartbeat_timeout, after which a worker that did not start is replaced). */
+	m->ready_notified = false;
+	m->reload_ready_due = arena_now_ms() + m->cfg.heartbeat_timeout_ms;
+	maybe_notify_ready(m);
 }
 
 /* ---- Start and stop ----------------------------------------------------------------------- */
