@@ -67,7 +67,7 @@ struct arena_config {
 	/* [game] */
 	unsigned tick_rate;            /* 1..100 Hz */
 	unsigned max_players;          /* 1..1000000: shared-memory player table size */
-	unsigned max_rooms;            /* 1..100000 */
+	unsigned max_rooms;            /* 1..65535: room ids are u16 on the wire */
 	unsigned room_width;           /* 2..4096 */
 	unsigned room_height;          /* 2..4096 */
 	unsigned room_capacity;        /* 1..64 */

@@ -56,7 +56,7 @@ const struct key_def cfg_keys[] = {
 
     KEY("game", tick_rate, KT_UINT, 1, 100),
     KEY("game", max_players, KT_UINT, 1, 1000000),
-    KEY("game", max_rooms, KT_UINT, 1, 100000),
+    KEY("game", max_rooms, KT_UINT, 1, 65535),
     KEY("game", room_width, KT_UINT, 2, 4096),
     KEY("game", room_height, KT_UINT, 2, 4096),
     KEY("game", room_capacity, KT_UINT, 1, 64),
