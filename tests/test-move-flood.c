@@ -86,6 +86,7 @@ int main(void)
 	      c->got_bye ? arena_bye_name(c->bye_reason) : "no BYE");
 	hc_close(c);
 
+	h_sleep_ms((unsigned)h_remaining(t0 + 1000)); /* the neighbours' watch lasts 1 s at least */
 	hp_stop(hp);
 	hp_check(hp, 500, "neighbours during the MOVE flood");
 	CHECK(hd_workers(d, w_after, 4) == 4 && memcmp(w, w_after, sizeof(w)) == 0,
