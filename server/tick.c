@@ -6,9 +6,9 @@
  * each CHAT_MSG encoded once and sent to every recipient whose cursor had not reached it, in
  * ring order. A recipient whose room version and ack did not move since its last snapshot is
  * skipped, except for a keyframe at least once a second; a recipient that fell further behind
- * than the ring holds loses the oldest messages, which are counted (tick_chat_lost). Before
- * fanning out, the tick lets the world detach players of dead workers (world_sweep), so they
- * vanish from every snapshot within a tick of the master noticing the death.
+ * than the ring holds loses the oldest messages, which are counted (tick_chat_lost). The
+ * worker calls world_sweep() just before each tick, so players of a dead worker are already
+ * gone from the views read here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -143,7 +143,6 @@ void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session
 
 	if (!t)
 		return;
-	world_sweep(t->env->world, t->env->shm, now_ms);
 	if (n > t->cap) {
 		struct session **l = realloc(t->list, n * sizeof(*l));
 		if (!l)
