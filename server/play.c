@@ -1,14 +1,13 @@
 /* play.c: a welcomed session's game messages: JOIN, LEAVE, MOVE, CHAT, LEADERBOARD_REQ.
  *
- * Each message is first charged to a per-session token bucket (session.h), then applied
- * through world.h and answered with JOINED, LEFT, LEADERBOARD or a non-fatal ERROR. CHAT has
- * its own bucket (chat_rate per 10 s, depth chat_burst); every other game message shares the
- * input bucket (input_rate per second, depth input_burst). Rates are read from the current
- * configuration on every refill, so a reload applies at once. A dropped message is counted in
- * the worker's scoreboard; MOVE drops are answered with ERROR(rate limited) at most once a
- * second, CHAT drops every time (each is a human action the sender should know was lost); after
- * flood_kick drops in a row the session is closed with BYE(flood). The session's `room` mirrors
- * the world: it is set from what the world answered, never guessed.
+ * MOVE and CHAT are first charged to per-session token buckets (session.h): MOVE at input_rate
+ * per second with depth input_burst, CHAT at chat_rate per 10 s with depth chat_burst. Rates are
+ * read from the current configuration on every refill, so a reload applies at once. A dropped
+ * message is counted in the worker's scoreboard; MOVE drops are answered with ERROR(rate
+ * limited) at most once a second and, after flood_kick of them in a row, BYE(flood); CHAT drops
+ * are answered every time (each is a human action the sender should know was lost). Everything
+ * else is applied through world.h and answered with JOINED, LEFT, LEADERBOARD or a non-fatal
+ * ERROR. The session's `room` mirrors the world: it is set from what the world answered.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -45,19 +44,20 @@ static int dropped(struct session *s, uint64_t now_ms, bool is_chat)
 
 	if (s->env->stats)
 		atomic_fetch_add_explicit(&s->env->stats->inputs_dropped, 1, memory_order_relaxed);
+	if (is_chat)
+		return session_error(s, ARENA_ERR_RATE_LIMITED, "chat rate limited");
 	s->dropped_in_row++;
 	if (s->dropped_in_row >= cfg->flood_kick) {
 		session_bye(s, ARENA_BYE_FLOOD, "input flood");
 		return -ECONNRESET;
 	}
-	if (!is_chat && s->rate_err_ms && now_ms - s->rate_err_ms < RATE_ERROR_PERIOD_MS)
+	if (s->rate_err_ms && now_ms - s->rate_err_ms < RATE_ERROR_PERIOD_MS)
 		return 0;
-	if (!is_chat)
-		s->rate_err_ms = now_ms ? now_ms : 1;
+	s->rate_err_ms = now_ms ? now_ms : 1;
 	return session_error(s, ARENA_ERR_RATE_LIMITED, "rate limited");
 }
 
-/* Charge one message to a bucket. 1 = go on, 0 = dropped, < 0 = session closed. */
+/* Charge one MOVE or CHAT to its bucket. 1 = go on, 0 = dropped, < 0 = session closed. */
 static int charge(struct session *s, uint64_t now_ms, bool is_chat)
 {
 	double *tokens = is_chat ? &s->chat_tokens : &s->move_tokens;
@@ -68,7 +68,8 @@ static int charge(struct session *s, uint64_t now_ms, bool is_chat)
 		return r < 0 ? r : 0;
 	}
 	*tokens -= 1.0;
-	s->dropped_in_row = 0;
+	if (!is_chat)
+		s->dropped_in_row = 0;
 	return 1;
 }
 
@@ -211,33 +212,23 @@ static int on_leaderboard(struct session *s)
 
 int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
 {
-	bool is_chat = m->type == ARENA_CHAT;
 	int r;
 
-	switch (m->type) {
-	case ARENA_JOIN:
-	case ARENA_LEAVE:
-	case ARENA_MOVE:
-	case ARENA_CHAT:
-	case ARENA_LEADERBOARD_REQ:
-		break;
-	default:
-		return 0; /* not a game message: the core handles HELLO and PING */
-	}
-	r = charge(s, now_ms, is_chat);
-	if (r <= 0)
-		return r;
 	switch (m->type) {
 	case ARENA_JOIN:
 		return on_join(s, &m->u.join);
 	case ARENA_LEAVE:
 		return on_leave(s);
 	case ARENA_MOVE:
-		return on_move(s, &m->u.move);
+		r = charge(s, now_ms, false);
+		return r <= 0 ? r : on_move(s, &m->u.move);
 	case ARENA_CHAT:
-		return on_chat(s, &m->u.chat);
-	default:
+		r = charge(s, now_ms, true);
+		return r <= 0 ? r : on_chat(s, &m->u.chat);
+	case ARENA_LEADERBOARD_REQ:
 		return on_leaderboard(s);
+	default:
+		return 0; /* not a game message: the core handles HELLO and PING */
 	}
 }
 
