@@ -442,25 +442,27 @@ int tc_connect(const char *host, uint16_t port, int timeout_ms, struct tc_conn *
 	r = make_addr(host, port, &ss, &len);
 	if (r < 0)
 		return r;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		if (errno != EINPROGRESS) {
-			r = -errno;
-			close(fd);
-			return r;
+	for (;;) {
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		r = connect(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+		if (r == -EINPROGRESS) {
+			err = 0;
+			r = wait_fd(fd, POLLOUT, deadline);
+			if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
+				r = -errno;
+			if (r == 0 && err != 0)
+				r = -err;
 		}
-		r = wait_fd(fd, POLLOUT, deadline);
-		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
-			r = -errno;
-		if (r == 0 && err != 0)
-			r = -err;
-		if (r < 0) {
-			close(fd);
+		if (r == 0)
+			break;
+		close(fd);
+		/* a daemon that is still starting: try again until the deadline */
+		if (r != -ECONNREFUSED || tc_now_ms() + 50 >= deadline)
 			return r;
-		}
+		tc_sleep_ms(50);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {

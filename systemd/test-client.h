@@ -86,7 +86,8 @@ size_t tc_children(pid_t pid, pid_t *ret, size_t max);
 
 struct tc_conn;
 
-/* Connect to host ("127.0.0.1", "::1") port within timeout_ms. Returns 0 or a negative errno. */
+/* Connect to host ("127.0.0.1", "::1") port within timeout_ms, retrying while the connection
+ * is refused (a daemon still starting). Returns 0 or a negative errno. */
 int tc_connect(const char *host, uint16_t port, int timeout_ms, struct tc_conn **ret);
 
 void tc_close(struct tc_conn *c);

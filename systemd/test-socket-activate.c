@@ -128,7 +128,7 @@ static void run_case(const char *label, struct listen_addr *addrs, size_t naddrs
 	TC_CHECK(r == 0, "%s: second session failed: %s", label, strerror(-r));
 
 	struct tc_conn *c = NULL;
-	r = tc_connect("127.0.0.1", decoy, 2000, &c);
+	r = tc_connect("127.0.0.1", decoy, 500, &c);
 	tc_close(c);
 	TC_CHECK(r == -ECONNREFUSED, "%s: listen= port %u from the config is open (%s)", label,
 	         decoy, r == 0 ? "connected" : strerror(-r));
