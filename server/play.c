@@ -234,7 +234,10 @@ int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
 
 void play_gone(struct session *s, uint64_t now_ms)
 {
-	if (s->welcomed)
+	if (s->welcomed) {
+		/* The grace in force now (it may have been reloaded) applies to this player. */
+		world_set_resume_grace(s->env->world, s->env->cfg->resume_grace_ms);
 		world_player_detach(s->env->world, s->pidx, now_ms);
+	}
 	s->room = WORLD_NO_ROOM;
 }

@@ -512,6 +512,16 @@ static void zero_grace_frees_at_once(void **state)
 	assert_int_equal(world_room_view(t->w, ri.room, &v), -ENOENT);
 	assert_int_equal(world_player_attach(t->w, 0, 1, "brief", ia.token, 5001, &again), 0);
 	assert_int_equal(again.resume, ARENA_RESUME_EXPIRED);
+
+	/* A reloaded grace applies to players detached afterwards. */
+	world_set_resume_grace(t->w, 5000);
+	uint32_t b = tw_attach(t, "later", &ia);
+	assert_int_equal(world_player_detach(t->w, b, 10000), 0);
+	assert_int_equal(world_player_attach(t->w, 0, 1, "later", ia.token, 14999, &again), 0);
+	assert_int_equal(again.resume, ARENA_RESUME_OK);
+	assert_int_equal(world_player_detach(t->w, b, 20000), 0);
+	assert_int_equal(world_player_attach(t->w, 0, 1, "later", ia.token, 25000, &again), 0);
+	assert_int_equal(again.resume, ARENA_RESUME_EXPIRED);
 	tw_free(t);
 }
 

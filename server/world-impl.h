@@ -116,8 +116,8 @@ struct world {
 	uint32_t width, height;
 	uint32_t gems; /* gems per room (<= cfg gems_per_room, fits beside the seats) */
 	uint32_t score_cap;
-	uint32_t hash_size; /* power of two >= 2 * score_cap */
-	uint32_t resume_grace_ms;
+	uint32_t hash_size;               /* power of two >= 2 * score_cap */
+	_Atomic uint32_t resume_grace_ms; /* follows reloads: world_set_resume_grace() */
 	uint64_t players_off, dirs_off, rooms_off, room_stride, chat_off, scores_off, hash_off;
 	uint64_t seed;
 

@@ -61,7 +61,7 @@ static int layout(const struct arena_config *cfg, struct world *g)
 	g->hash_size = 1;
 	while (g->hash_size < 2 * g->score_cap)
 		g->hash_size <<= 1;
-	g->resume_grace_ms = cfg->resume_grace_ms;
+	atomic_init(&g->resume_grace_ms, cfg->resume_grace_ms);
 
 	size_t off = align_up(sizeof(struct world));
 	g->players_off = off;
@@ -328,12 +328,14 @@ static void detach_player(struct world *w, uint32_t pidx, uint64_t now_ms)
 
 	if (r < w->max_rooms)
 		unseat_player(w, pidx, r);
-	if (w->resume_grace_ms == 0) {
+	uint32_t grace = atomic_load_explicit(&w->resume_grace_ms, memory_order_relaxed);
+
+	if (grace == 0) {
 		free_player(w, pidx);
 		return;
 	}
 	p->state = WP_DETACHED;
-	p->expire_ms = now_ms + w->resume_grace_ms;
+	p->expire_ms = now_ms + grace;
 	w->nattached--;
 	w->ndetached++;
 	if (r < w->max_rooms)
@@ -468,6 +470,12 @@ int world_player_detach(struct world *w, uint32_t pidx, uint64_t now_ms)
 		e = -ENOENT;
 	world_unlock_world(w);
 	return e;
+}
+
+void world_set_resume_grace(struct world *w, uint32_t grace_ms)
+{
+	if (w)
+		atomic_store_explicit(&w->resume_grace_ms, grace_ms, memory_order_relaxed);
 }
 
 int world_sweep(struct world *w, const struct shm_header *hdr, uint64_t now_ms)

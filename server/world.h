@@ -49,11 +49,11 @@ int world_init(void *mem, size_t size, const struct arena_config *cfg, uint64_t 
 /* ---- Players ------------------------------------------------------------------------------ */
 
 struct world_player_info {
-	uint32_t pidx;                 /* index in the player table */
-	uint32_t id;                   /* wire id */
-	uint8_t token[ARENA_TOKEN_LEN];/* resume token (random, never all zero) */
-	uint8_t resume;                /* enum arena_resume_status */
-	uint32_t room;                 /* room index, or WORLD_NO_ROOM (lobby) */
+	uint32_t pidx;                  /* index in the player table */
+	uint32_t id;                    /* wire id */
+	uint8_t token[ARENA_TOKEN_LEN]; /* resume token (random, never all zero) */
+	uint8_t resume;                 /* enum arena_resume_status */
+	uint32_t room;                  /* room index, or WORLD_NO_ROOM (lobby) */
 	uint32_t score;
 };
 
@@ -63,12 +63,16 @@ struct world_player_info {
  * otherwise a fresh player is made with resume = NONE (no token) or EXPIRED (bad token).
  * Returns -ENOSPC when the player table is full. */
 int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char *name,
-			const uint8_t token[ARENA_TOKEN_LEN], uint64_t now_ms,
-			struct world_player_info *ret);
+                        const uint8_t token[ARENA_TOKEN_LEN], uint64_t now_ms,
+                        struct world_player_info *ret);
 
 /* The connection went away: leave the room (freeing the seat) but keep the record, resumable
  * until now_ms + resume_grace. With resume_grace 0 the record is freed at once. */
 int world_player_detach(struct world *w, uint32_t pidx, uint64_t now_ms);
+
+/* The resume grace for players detached from now on (world_init took cfg->resume_grace_ms);
+ * sessions pass the current configuration's value so a reload applies. Lock-free. */
+void world_set_resume_grace(struct world *w, uint32_t grace_ms);
 
 /* Detach every player whose owner slot is no longer alive, and free detached players whose
  * grace has expired. Cheap when nothing changed (checks shm deaths counter and a timer). */
@@ -77,12 +81,12 @@ int world_sweep(struct world *w, const struct shm_header *hdr, uint64_t now_ms);
 /* ---- Rooms -------------------------------------------------------------------------------- */
 
 struct world_room_info {
-	uint32_t room;                 /* room index; also the wire room_id */
+	uint32_t room; /* room index; also the wire room_id */
 	char name[ARENA_ROOM_MAX + 1];
 	uint16_t width, height;
 	uint8_t capacity;
-	uint16_t x, y;                 /* the player's spawn cell */
-	uint64_t chat_head;            /* room chat sequence at the join: deliver from here */
+	uint16_t x, y;      /* the player's spawn cell */
+	uint64_t chat_head; /* room chat sequence at the join: deliver from here */
 };
 
 /* JOIN: name non-empty joins or creates that room; empty = matchmaking: the fullest public room
@@ -112,13 +116,13 @@ int world_chat(struct world *w, uint32_t pidx, const char *text, size_t len);
 
 struct world_room_view {
 	uint32_t room;
-	uint64_t version;              /* bumped on every change of positions, scores, members, gems */
+	uint64_t version; /* bumped on every change of positions, scores, members, gems */
 	char name[ARENA_ROOM_MAX + 1];
 	uint8_t nplayers;
 	struct arena_snap_player players[ARENA_SNAP_PLAYERS_MAX];
 	uint8_t ngems;
 	struct arena_gem gems[ARENA_SNAP_GEMS_MAX];
-	uint64_t chat_seq;             /* sequence number the next chat message will get */
+	uint64_t chat_seq; /* sequence number the next chat message will get */
 };
 
 /* Copy a room's state under its lock. -ENOENT if the room index is not an open room. */
@@ -128,7 +132,7 @@ int world_room_view(struct world *w, uint32_t room, struct world_room_view *ret)
  * advanced past what was returned; if the ring has already overwritten messages the cursor is
  * moved to the oldest one still held and *ret_lost says how many were skipped. */
 int world_chat_read(struct world *w, uint32_t room, uint64_t *cursor, struct arena_chat_msg *out,
-		    size_t max, size_t *ret_n, uint64_t *ret_lost);
+                    size_t max, size_t *ret_n, uint64_t *ret_lost);
 
 /* Current chat sequence of a room (for a newly joined session to start from). */
 int world_chat_head(struct world *w, uint32_t room, uint64_t *ret_seq);
