@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,7 +122,18 @@ static int hand_over(struct master *m, int fd, const struct peer_addr *peer)
 			congested = true;
 			continue;
 		}
-		log_warning("cannot hand a connection to worker.%u: %s", best->slot, strerror(-r));
+		if (r == -EPIPE || r == -ECONNRESET || r == -ECONNREFUSED) {
+			/* The worker is gone (SIGCHLD will tell): its channel is dead. */
+			log_debug("worker.%u cannot take connections: %s", best->slot,
+			          strerror(-r));
+			channel_free(best->chan);
+			best->chan = NULL;
+		} else {
+			char why[96];
+
+			snprintf(why, sizeof(why), "cannot take connections (%s)", strerror(-r));
+			master_kill_worker(best, why);
+		}
 	}
 }
 

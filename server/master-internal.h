@@ -89,8 +89,8 @@ struct master {
 	struct proc_signals *signals;
 	struct proc_crash_guard crashes;
 	bool ready_notified;
-	uint64_t reload_ready_due;     /* a reload's READY=1 waits for new workers until then */
-	char status_note[160]; /* e.g. the last reload failure, shown in STATUS */
+	uint64_t reload_ready_due; /* a reload's READY=1 waits for new workers until then */
+	char status_note[160];     /* e.g. the last reload failure, shown in STATUS */
 
 	struct event *ev_supervise;
 	struct event *ev_status;
@@ -114,5 +114,7 @@ void accept_stop(struct master *m);
 
 /* master.c, used by accept.c */
 bool master_worker_eligible(const struct mworker *w);
+/* SIGKILL a worker for cause (logged with why); it is replaced once reaped. */
+void master_kill_worker(struct mworker *w, const char *why);
 
 #endif /* ARENA_MASTER_INTERNAL_H */

@@ -91,7 +91,7 @@ static unsigned workers_wanted(const struct master *m)
 	return n;
 }
 
-static void kill_worker(struct mworker *w, const char *why)
+void master_kill_worker(struct mworker *w, const char *why)
 {
 	if (w->pid <= 0 || w->killed)
 		return;
@@ -227,7 +227,7 @@ static int spawn(struct master *m, unsigned i)
 	r = channel_new(m->base, chfd, CH_MASK_MASTER, &master_channel_ops, w, NULL, &w->chan);
 	if (r < 0) {
 		safe_close(chfd);
-		kill_worker(w, "has no channel (out of memory)");
+		master_kill_worker(w, "has no channel (out of memory)");
 		return r;
 	}
 	log_info("worker.%u started (pid %d)", i, (int)pid);
@@ -299,7 +299,7 @@ static void on_worker_failed(struct channel *c, int error, const char *text, voi
 
 		snprintf(why, sizeof(why), "broke the channel protocol (%s: %s)", text,
 		         strerror(-error));
-		kill_worker(w, why);
+		master_kill_worker(w, why);
 	}
 	accept_update(w->m);
 }
@@ -447,7 +447,7 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 		if (!w->ready) {
 			if (now - w->started_ms > limit) {
 				snprintf(why, sizeof(why), "did not start within %u ms", limit);
-				kill_worker(w, why);
+				master_kill_worker(w, why);
 			}
 			continue;
 		}
@@ -456,7 +456,7 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 		if (now > hb && now - hb > limit) {
 			snprintf(why, sizeof(why), "is wedged: no heartbeat for %llu ms",
 			         (unsigned long long)(now - hb));
-			kill_worker(w, why);
+			master_kill_worker(w, why);
 		}
 	}
 }
