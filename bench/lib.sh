@@ -1,0 +1,199 @@
+# lib.sh: shared helpers of the benchmark scripts (sourced, not run).
+#
+# Builds what the benchmarks need in a release build directory (build-bench by default,
+# BENCH_BUILD overrides), starts arenad and the baselines on free loopback ports, and stops
+# every process it started when the script exits, however it exits. Results are printed as
+# markdown rows; the exact commands go to stderr so a row can always be reproduced.
+
+set -uo pipefail
+
+BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_BUILD=${BENCH_BUILD:-$BENCH_TOP/build-bench}
+BENCH_TMP=$(mktemp -d /tmp/arena-bench.XXXXXX)
+BENCH_PIDS=()
+ARENAD=$BENCH_BUILD/server/arenad
+BOTS=$BENCH_BUILD/clients/arena-bots
+SOURCES=127.0.0.2-127.0.0.9
+
+bench_cleanup() {
+	local p
+	for p in "${BENCH_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${BENCH_PIDS[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BENCH_PIDS=()
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		echo "# scratch files kept in $BENCH_TMP" >&2
+	else
+		rm -rf "$BENCH_TMP"
+	fi
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "# $*" >&2; }
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# Configure (once) and build the release binaries.
+bench_build() {
+	if [ ! -f "$BENCH_BUILD/build.ninja" ]; then
+		meson setup "$BENCH_BUILD" "$BENCH_TOP" --buildtype=release -Dtests=false \
+			>"$BENCH_TMP/setup.log" 2>&1 || { cat "$BENCH_TMP/setup.log" >&2; die "meson setup failed"; }
+	fi
+	ninja -C "$BENCH_BUILD" server/arenad clients/arena-bots clients/bench-echo \
+		clients/bench-greet clients/bench-broadcast >"$BENCH_TMP/build.log" 2>&1 ||
+		{ tail -n 30 "$BENCH_TMP/build.log" >&2; die "build failed"; }
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT PID: until the port accepts (10 s at most) while PID lives.
+wait_port() {
+	local port=$1 pid=$2
+	for _ in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_arenad PORT WORKERS [key=value ...]: the keys go to [server], [limits] or [game].
+# Sets ARENAD_PID. Generous limits so the benchmark measures the server, not its guards.
+start_arenad() {
+	local port=$1 workers=$2
+	shift 2
+	local conf=$BENCH_TMP/arenad-$port.conf
+	local server="" limits="" game=""
+	local kv k
+	for kv in "$@"; do
+		k=${kv%%=*}
+		case $k in
+		max_payload | handshake_timeout | idle_timeout | output_buffer | input_rate | input_burst | chat_rate | chat_burst | flood_kick)
+			limits+="$k = ${kv#*=}"$'\n' ;;
+		tick_rate | max_players | max_rooms | room_width | room_height | room_capacity | gems_per_room | resume_grace | leaderboard_size)
+			game+="$k = ${kv#*=}"$'\n' ;;
+		*)
+			server+="$k = ${kv#*=}"$'\n' ;;
+		esac
+	done
+	cat >"$conf" <<-EOF
+		[server]
+		listen = 127.0.0.1:$port
+		workers = $workers
+		state_dir = $BENCH_TMP/state-$port
+		log_level = notice
+		$server
+		[limits]
+		$limits
+		[game]
+		$game
+	EOF
+	say "arenad -c $conf:" "$(grep -v '^\s*$' "$conf" | tr '\n' ' ')"
+	"$ARENAD" -c "$conf" 2>"$BENCH_TMP/arenad-$port.log" &
+	ARENAD_PID=$!
+	BENCH_PIDS+=("$ARENAD_PID")
+	wait_port "$port" "$ARENAD_PID" || { tail "$BENCH_TMP/arenad-$port.log" >&2; die "arenad did not start"; }
+	sleep 0.5 # every worker READY
+}
+
+# start_baseline NAME PORT THREADS: bench-echo, bench-greet or bench-broadcast. Sets BASE_PID.
+start_baseline() {
+	local name=$1 port=$2 threads=$3
+	say "$name --listen 127.0.0.1:$port --threads $threads"
+	"$BENCH_BUILD/clients/$name" --listen "127.0.0.1:$port" --threads "$threads" \
+		2>"$BENCH_TMP/$name-$port.log" &
+	BASE_PID=$!
+	BENCH_PIDS+=("$BASE_PID")
+	wait_port "$port" "$BASE_PID" || die "$name did not start"
+}
+
+# stop_pid PID: SIGTERM and wait (10 s), then SIGKILL.
+stop_pid() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	local p rest=()
+	for p in "${BENCH_PIDS[@]}"; do [ "$p" != "$pid" ] && rest+=("$p"); done
+	BENCH_PIDS=("${rest[@]+"${rest[@]}"}")
+}
+
+# run_bots JSON ARGS...: arena-bots with the given arguments, JSON to the named file. The
+# exit status is kept in BOTS_RC (3 = the bots were the bottleneck: reported, not fatal).
+run_bots() {
+	local json=$1
+	shift
+	say "arena-bots $* --json $json"
+	"$BOTS" "$@" --json "$json" --quiet >"$json.txt" 2>&1
+	BOTS_RC=$?
+	if [ "$BOTS_RC" -eq 1 ] || [ ! -s "$json" ]; then
+		cat "$json.txt" >&2
+		die "arena-bots failed (exit $BOTS_RC)"
+	fi
+}
+
+# jget FILE EXPR: a value from a JSON file, EXPR in Python on `d`.
+jget() {
+	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# daemon_pids PID: the master and its children.
+daemon_pids() {
+	echo "$1"
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$'
+}
+
+# mem_kib PID FIELD: sum of FIELD (Pss, Rss) over the daemon's processes, from smaps_rollup.
+mem_kib() {
+	local pid=$1 field=$2 total=0 p v
+	for p in $(daemon_pids "$pid"); do
+		v=$(awk -v f="$field:" '$1 == f { print $2 }' /proc/"$p"/smaps_rollup 2>/dev/null)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+
+# cpu_ticks PID: utime+stime of the daemon's processes, in clock ticks.
+cpu_ticks() {
+	local total=0 p
+	for p in $(daemon_pids "$1"); do
+		total=$((total + $(awk '{ print $14 + $15 }' /proc/"$p"/stat 2>/dev/null || echo 0)))
+	done
+	echo "$total"
+}
+
+machine_facts() {
+	local cpu
+	cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+	echo "$(nproc) CPUs ($cpu), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r), fd limit $(ulimit -Hn), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# Numbers from a busy machine are noise: say so loudly before starting.
+check_quiet() {
+	local load
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0.5 else 1)' "$load"; then
+		say "WARNING: load average $load before starting: other work is running and will"
+		say "WARNING: distort these results (the benchmarks need the machine to themselves)"
+	fi
+}
+
+# calc EXPR: arithmetic in Python (floats), printed.
+calc() {
+	python3 -c 'import sys; print(eval(sys.argv[1], {}))' "$1"
+}
+
+ratio() {
+	python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2f" % (a / b) if b else "n/a")' "$1" "$2"
+}

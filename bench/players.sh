@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# players.sh: benchmark 2, active players: 20 Hz ticks, 10 Hz inputs, rooms of 16. How many
+# players each server carries while the p99 response stays within budget and >= 99% of the
+# snapshots are on time; arenad vs the bench-broadcast baseline (target: >= 0.8x the baseline
+# and >= 5000 players).
+#
+# A MOVE is acknowledged by the next tick's SNAPSHOT, so with 20 Hz ticks the response time
+# includes a wait of up to 50 ms by construction (p99 of that wait alone is ~49.5 ms): a
+# literal "p99 < 50 ms" cannot be met by any tick-based server, the baseline included. The
+# budget used here is therefore 50 ms on top of the tick wait: p99 response < 100 ms. A step
+# passes with that, >= 99% snapshots within one tick of schedule, zero errors, and the bots
+# not being the bottleneck (arena-bots exit 3 marks the step "bots-limited").
+# Usage: bench/players.sh [N...]   (default 1000 2000 4000 6000 8000 10000; a few minutes)
+source "$(dirname "$0")/lib.sh"
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(1000 2000 4000 6000 8000 10000)
+workers=${WORKERS:-$(nproc)}
+hold=${HOLD:-10}
+bench_build
+say "machine: $(machine_facts)"
+check_quiet
+
+# run_step SERVER N: one run; prints "p99_ms ontime_pct errors rc".
+run_step() {
+	local server=$1 n=$2 port json
+	port=$(free_port)
+	json=$BENCH_TMP/$server-$n.json
+	if [ "$server" = arenad ]; then
+		start_arenad "$port" "$workers" max_clients=200000 max_clients_per_ip=200000 \
+			max_players=100000 max_rooms=10000 idle_timeout=10m
+		pid=$ARENAD_PID
+	else
+		start_baseline bench-broadcast "$port" "$workers"
+		pid=$BASE_PID
+	fi
+	local procs=$(((n + 9999) / 10000 + 1))
+	local ramp=$(((n + 1999) / 2000))
+	run_bots "$json" --target "127.0.0.1:$port" --bots "$n" --procs "$procs" \
+		--source "$SOURCES" --connect-rate 2000 --duration $((ramp + hold)) --input-hz 10
+	stop_pid "$pid"
+	echo "$(jget "$json" 'd["latency_us"]["response"]["p99"] / 1000') $(jget "$json" '100 * (d["snapshots_on_time_ratio"] or 0)') $(jget "$json" 'd["errors"]["total"]') $BOTS_RC"
+}
+
+verdict() { # p99 ontime errors rc
+	if [ "$4" = 3 ]; then
+		echo "bots-limited"
+	elif python3 -c 'import sys; p, o, e = map(float, sys.argv[1:4]); sys.exit(0 if p < 100 and o >= 99 and e == 0 else 1)' "$1" "$2" "$3"; then
+		echo "pass"
+	else
+		echo "fail"
+	fi
+}
+
+echo "| players | arenad p99 ms | arenad on time % | arenad errors | arenad | broadcast p99 ms | broadcast on time % | broadcast errors | broadcast |"
+echo "| ---: | ---: | ---: | ---: | :-- | ---: | ---: | ---: | :-- |"
+best_a=0
+best_b=0
+a_done=0
+b_done=0
+for n in "${steps[@]}"; do
+	ra=(- - - skipped)
+	rb=(- - - skipped)
+	va=-
+	vb=-
+	if [ "$a_done" = 0 ]; then
+		read -r -a ra <<<"$(run_step arenad "$n")"
+		va=$(verdict "${ra[@]}")
+		if [ "$va" = pass ]; then best_a=$n; else a_done=1; fi
+	fi
+	if [ "$b_done" = 0 ]; then
+		read -r -a rb <<<"$(run_step broadcast "$n")"
+		vb=$(verdict "${rb[@]}")
+		if [ "$vb" = pass ]; then best_b=$n; else b_done=1; fi
+	fi
+	printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${ra[0]}" "${ra[1]}" \
+		"${ra[2]}" "$va" "${rb[0]}" "${rb[1]}" "${rb[2]}" "$vb"
+	[ "$a_done" = 1 ] && [ "$b_done" = 1 ] && break
+done
+echo
+echo "| most players passing | arenad | bench-broadcast | ratio (target >= 0.8) |"
+echo "| :-- | ---: | ---: | ---: |"
+# a server that never failed passed every step tried: its capacity is at least that
+la=$best_a
+lb=$best_b
+[ "$a_done" = 0 ] && la=">= $best_a"
+[ "$b_done" = 0 ] && lb=">= $best_b"
+printf '| p99 < 100 ms, >= 99%% on time, 0 errors | %s | %s | %s |\n' "$la" "$lb" \
+	"$(ratio "$best_a" "$best_b")"
