@@ -7,7 +7,9 @@
  * acknowledged in a SNAPSHOT, PING), then a reload, then SIGTERM must end everything with
  * status 0. Run once with one IPv4 socket and once with IPv4 + IPv6 (the IPv6 half is skipped
  * when the machine has no ::1). ARENA_TEST_WRAPPER, if set, is a command prefix put in front of
- * arenad (test-syscalls.py uses it to run the daemon under strace).
+ * arenad: test-syscalls.py uses it to run the daemon under strace, and the privnet variant runs
+ * it under `unshare -n` to show that passed sockets work from a private network namespace
+ * (PrivateNetwork=yes in a drop-in, as docs/DEPLOY.md suggests for socket-only setups).
  */
 #include <errno.h>
 #include <signal.h>
@@ -156,6 +158,30 @@ static void run_case(const char *label, struct listen_addr *addrs, size_t naddrs
 	tc_ok("%s: SIGTERM -> exit status 0, no process left", label);
 }
 
+/* A wrapper that cannot run here (unshare without privileges, no strace) skips the test. */
+static void probe_wrapper(void)
+{
+	const char *wrapper = getenv("ARENA_TEST_WRAPPER");
+	char *argv[MAX_ARGS], *copy, *save = NULL;
+	size_t n = 0;
+	int r, status;
+	pid_t pid;
+
+	if (!wrapper || !*wrapper)
+		return;
+	copy = xstrdup(wrapper);
+	for (char *w = strtok_r(copy, " \t", &save); w && n < MAX_ARGS - 2;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	argv[n++] = "true";
+	argv[n] = NULL;
+	pid = tc_spawn(argv, NULL, false, NULL);
+	r = tc_wait_exit(pid, 10000, &status);
+	free(copy);
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		tc_skip("the wrapper '%s' cannot run here", wrapper);
+}
+
 int main(void)
 {
 	struct listen_addr one[] = {{"127.0.0.1", AF_INET, 0}};
@@ -163,6 +189,7 @@ int main(void)
 	uint16_t port;
 
 	tc_init("socket-activate", 150);
+	probe_wrapper();
 	run_case("ipv4", one, 1);
 	if (tc_free_port(AF_INET6, &port) < 0) {
 		printf("ok - ipv4+ipv6 # SKIP no IPv6 loopback on this machine\n");
