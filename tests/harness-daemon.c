@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -354,10 +355,57 @@ static char **build_env(const struct hd *d)
 	return env;
 }
 
+/* ARENA_TEST_WRAPPER (e.g. "valgrind --leak-check=full ..." from tests/valgrind.sh): words put
+ * before arenad's command line, split on blanks (no quoting); the first is looked up in PATH
+ * here, before fork. ARENA_TEST_TIMEOUT_SCALE (1..100, default 1) multiplies the harness's own
+ * start and stop deadlines for such slow runs; the tests' own deadlines are not scaled. */
+#define WRAP_ARGS_MAX 32
+
+static unsigned timeout_scale(void)
+{
+	const char *s = getenv("ARENA_TEST_TIMEOUT_SCALE");
+	long v = s ? strtol(s, NULL, 10) : 1;
+
+	return v >= 1 && v <= 100 ? (unsigned)v : 1;
+}
+
+/* Fill argv (WRAP_ARGS_MAX + 4 entries) and return the program to execve. */
+static const char *wrap_argv(const char *bin, char *conf, char **argv)
+{
+	static char words[1024], path[PATH_MAX];
+	const char *w = getenv("ARENA_TEST_WRAPPER");
+	size_t n = 0;
+
+	if (w && *w && strlen(w) < sizeof(words)) {
+		char *save = NULL;
+
+		memcpy(words, w, strlen(w) + 1);
+		for (char *t = strtok_r(words, " \t", &save); t && n < WRAP_ARGS_MAX;
+		     t = strtok_r(NULL, " \t", &save))
+			argv[n++] = t;
+	}
+	argv[n] = n ? (char *)bin : (char *)"arenad";
+	argv[n + 1] = (char *)"-c";
+	argv[n + 2] = conf;
+	argv[n + 3] = NULL;
+	if (n == 0 || strchr(argv[0], '/'))
+		return n ? argv[0] : bin;
+	const char *p = getenv("PATH");
+	for (const char *dir = p ? p : "/usr/bin:/bin"; *dir;) {
+		size_t len = strcspn(dir, ":");
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)len, dir, argv[0]);
+		if (access(path, X_OK) == 0)
+			return path;
+		dir += len + (dir[len] == ':');
+	}
+	return argv[0];
+}
+
 static int spawn(struct hd *d)
 {
-	const char *bin = getenv("ARENAD");
-	char *argv[] = {(char *)"arenad", (char *)"-c", d->conf, NULL};
+	char *argv[WRAP_ARGS_MAX + 4];
+	const char *exe = wrap_argv(getenv("ARENAD"), d->conf, argv);
 	char **env = build_env(d);
 	pid_t parent = getpid();
 	int logfd, nullfd;
@@ -392,7 +440,7 @@ static int spawn(struct hd *d)
 			_exit(127);
 		if (chdir(d->dir) < 0)
 			_exit(127);
-		execve(bin, argv, env);
+		execve(exe, argv, env);
 		_exit(127);
 	}
 	int r = pid < 0 ? -errno : 0;
@@ -411,7 +459,7 @@ static int spawn(struct hd *d)
 /* 0 when ready; -EADDRINUSE if the daemon died because the port was taken; -EIO otherwise. */
 static int wait_ready(struct hd *d)
 {
-	uint64_t deadline = h_now_ms() + READY_TIMEOUT_MS;
+	uint64_t deadline = h_now_ms() + (uint64_t)READY_TIMEOUT_MS * timeout_scale();
 	bool welcomed = false, ready = false;
 	int nworkers = -1;
 
@@ -550,6 +598,7 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 
 int hd_stop(struct hd *d, unsigned timeout_ms)
 {
+	timeout_ms *= timeout_scale();
 	if (d->status == -1) {
 		hd_kill(d, SIGTERM);
 		if (hd_wait_exit(d, timeout_ms) < 0) {

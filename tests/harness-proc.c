@@ -100,6 +100,30 @@ int hproc_fd_count(pid_t pid)
 	return n;
 }
 
+int hproc_lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	bool used[4096] = {false};
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		long fd = strtol(de->d_name, NULL, 10);
+
+		if (de->d_name[0] != '.' && fd >= 0 && fd < (long)(sizeof(used) / sizeof(used[0])))
+			used[fd] = true;
+	}
+	closedir(d);
+	while (n < (int)(sizeof(used) / sizeof(used[0])) && used[n])
+		n++;
+	return n;
+}
+
 long hproc_rss_kb(pid_t pid)
 {
 	return status_kb(pid, "VmRSS");

@@ -176,14 +176,15 @@ bool hd_log_clean(struct hd *d);
 
 /* ---- Processes (harness-proc.c) ------------------------------------------------------------- */
 
-int hproc_fd_count(pid_t pid);     /* entries in /proc/pid/fd, or -errno */
-long hproc_rss_kb(pid_t pid);      /* VmRSS in kB, or -errno */
-long hproc_rss_anon_kb(pid_t pid); /* RssAnon in kB, or -errno */
-long hproc_cpu_ms(pid_t pid);      /* utime + stime in ms, or -errno */
-char hproc_state(pid_t pid);       /* 'R', 'S', 'Z'...; 0 if the process does not exist */
-bool hproc_alive(pid_t pid);       /* exists and is not a zombie */
-pid_t hproc_ppid(pid_t pid);       /* or -errno */
-pid_t hproc_pgid(pid_t pid);       /* or -errno */
+int hproc_fd_count(pid_t pid);       /* entries in /proc/pid/fd, or -errno */
+int hproc_lowest_free_fd(pid_t pid); /* the fd number its next open() would get, or -errno */
+long hproc_rss_kb(pid_t pid);        /* VmRSS in kB, or -errno */
+long hproc_rss_anon_kb(pid_t pid);   /* RssAnon in kB, or -errno */
+long hproc_cpu_ms(pid_t pid);        /* utime + stime in ms, or -errno */
+char hproc_state(pid_t pid);         /* 'R', 'S', 'Z'...; 0 if the process does not exist */
+bool hproc_alive(pid_t pid);         /* exists and is not a zombie */
+pid_t hproc_ppid(pid_t pid);         /* or -errno */
+pid_t hproc_pgid(pid_t pid);         /* or -errno */
 /* Children of pid (every thread's children file), any state. Count or -errno. */
 int hproc_children(pid_t pid, pid_t *ret_pids, size_t max);
 

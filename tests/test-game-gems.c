@@ -1,0 +1,171 @@
+/* test-game-gems.c: two players on different workers race for one gem: one point per gem.
+ *
+ * A 6x6 room with a single gem and two players served by two different worker processes.
+ * Each round both players walk to two different cells next to the gem (never onto it), then
+ * both send the step onto the gem back to back, so their two workers apply them at nearly the
+ * same moment. Exactly one of them must score: the sum of the scores grows by exactly one per
+ * round, exactly one player stands on the gem's old cell, and the gem has moved. Over all
+ * rounds the sum of scores equals the number of gems taken.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "game-util.h"
+
+#define ROUNDS  20
+#define SIDE    6
+#define WAIT_MS 3000
+
+#define MUST(cond, ...)                                                                            \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			h_bail(__VA_ARGS__);                                                       \
+	} while (0)
+
+struct player {
+	struct hc *c;
+	uint32_t id, seq;
+	int x, y;
+};
+
+static struct arena_snapshot last;
+
+static int sign(int v)
+{
+	return (v > 0) - (v < 0);
+}
+
+/* Send MOVE(dx, dy) for p and read its acknowledging snapshot into `last`. */
+static void step(struct player *p, int dx, int dy)
+{
+	MUST(gu_move(p->c, ++p->seq, dx, dy) == 0, "MOVE not sent");
+	MUST(gu_wait_ack(p->c, p->seq, &last, WAIT_MS) == 0, "MOVE not acknowledged");
+}
+
+static void locate(struct player *pl, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int k = gu_find(&last, pl[i].id);
+		MUST(k >= 0, "player %u missing from the snapshot", pl[i].id);
+		pl[i].x = last.players[k].x;
+		pl[i].y = last.players[k].y;
+	}
+}
+
+/* Walk p to (tx, ty) without stepping on the gem (gx, gy) or on the other player. */
+static bool walk(struct player *pl, int me, int tx, int ty, int gx, int gy)
+{
+	struct player *p = &pl[me], *o = &pl[1 - me];
+
+	for (int n = 0; n < 4 * SIDE; n++) {
+		locate(pl, 2);
+		if (last.ngems != 1 || last.gems[0].x != gx || last.gems[0].y != gy)
+			return false; /* the gem moved: plan again */
+		if (p->x == tx && p->y == ty)
+			return true;
+		int sx = sign(tx - p->x), sy = sign(ty - p->y);
+		const int cand[3][2] = {{sx, sy}, {sx, 0}, {0, sy}};
+		bool moved = false;
+		for (int c = 0; c < 3 && !moved; c++) {
+			int nx = p->x + cand[c][0], ny = p->y + cand[c][1];
+			if ((nx == p->x && ny == p->y) || (nx == gx && ny == gy) ||
+			    (nx == o->x && ny == o->y))
+				continue;
+			step(p, cand[c][0], cand[c][1]);
+			moved = true;
+		}
+		if (!moved)
+			step(p, 0, 0); /* blocked this round: refresh and try again */
+	}
+	return false;
+}
+
+/* Two distinct free cells next to the gem, nearest first to a and b. */
+static bool targets(const struct player *pl, int gx, int gy, int t[2][2])
+{
+	int best[2] = {1 << 30, 1 << 30};
+
+	t[0][0] = t[1][0] = -1;
+	for (int who = 0; who < 2; who++) {
+		for (int dy = -1; dy <= 1; dy++)
+			for (int dx = -1; dx <= 1; dx++) {
+				int x = gx + dx, y = gy + dy;
+				if ((!dx && !dy) || x < 0 || y < 0 || x >= SIDE || y >= SIDE)
+					continue;
+				if (who == 1 && x == t[0][0] && y == t[0][1])
+					continue;
+				const struct player *o = &pl[1 - who];
+				if (who == 0 && x == o->x && y == o->y)
+					continue;
+				int dist = abs(x - pl[who].x) + abs(y - pl[who].y);
+				if (dist < best[who]) {
+					best[who] = dist;
+					t[who][0] = x;
+					t[who][1] = y;
+				}
+			}
+	}
+	return t[0][0] >= 0 && t[1][0] >= 0;
+}
+
+int main(void)
+{
+	struct hc *cs[2];
+	pid_t owner[2];
+	struct player pl[2];
+	unsigned rounds = 0, single = 0, attempts = 0;
+	unsigned long taken = 0;
+	struct hd *d;
+
+	h_init("game-gems", "players on two workers race for one gem: exactly one point per gem");
+	d = hd_start((const char *const[]){"workers=4", "room_width=6", "room_height=6",
+	                                   "room_capacity=4", "gems_per_room=1", "tick_rate=50",
+	                                   "input_rate=1000", "input_burst=1000", NULL});
+	gu_distinct_workers(d, 2, "racer", cs, owner);
+	for (int i = 0; i < 2; i++) {
+		memset(&pl[i], 0, sizeof(pl[i]));
+		pl[i].c = cs[i];
+		pl[i].id = cs[i]->welcome.player_id;
+		REQUIRE(gu_join(cs[i], "gem-pit", NULL, WAIT_MS) == 0, "player %d joined", i);
+	}
+	step(&pl[0], 0, 0);
+	locate(pl, 2);
+	REQUIRE(last.ngems == 1 && gu_score_sum(&last) == 0, "one gem, no points yet");
+
+	while (rounds < ROUNDS && attempts++ < 5 * ROUNDS) {
+		int gx = last.gems[0].x, gy = last.gems[0].y, t[2][2];
+
+		locate(pl, 2);
+		if (!targets(pl, gx, gy, t))
+			continue;
+		if (!walk(pl, 0, t[0][0], t[0][1], gx, gy) || !walk(pl, 1, t[1][0], t[1][1], gx, gy))
+			continue;
+		unsigned long before = gu_score_sum(&last);
+		/* The race: both steps onto the gem, back to back, to two workers. */
+		pl[0].seq++;
+		pl[1].seq++;
+		MUST(gu_move(pl[0].c, pl[0].seq, gx - t[0][0], gy - t[0][1]) == 0, "race MOVE a");
+		MUST(gu_move(pl[1].c, pl[1].seq, gx - t[1][0], gy - t[1][1]) == 0, "race MOVE b");
+		MUST(gu_wait_ack(pl[0].c, pl[0].seq, &last, WAIT_MS) == 0, "race MOVE a not acked");
+		MUST(gu_wait_ack(pl[1].c, pl[1].seq, &last, WAIT_MS) == 0, "race MOVE b not acked");
+		/* Both moves are applied now; a no-op MOVE gets a snapshot taken after both. */
+		step(&pl[0], 0, 0);
+		locate(pl, 2);
+		unsigned on_gem = (pl[0].x == gx && pl[0].y == gy) + (pl[1].x == gx && pl[1].y == gy);
+		unsigned long gained = gu_score_sum(&last) - before;
+		bool moved = last.ngems == 1 && (last.gems[0].x != gx || last.gems[0].y != gy);
+		if (gained != 1 || on_gem != 1 || !moved)
+			h_diag("round %u: %lu points, %u players on the gem cell, gem moved: %s", rounds,
+			       gained, on_gem, moved ? "yes" : "no");
+		single += gained == 1 && on_gem == 1 && moved;
+		taken += moved;
+		rounds++;
+	}
+	CHECK(rounds == ROUNDS, "%u races were run (%u attempts)", rounds, attempts);
+	CHECK(single == rounds, "every race awarded exactly one point (%u of %u)", single, rounds);
+	CHECK(gu_score_sum(&last) == taken,
+	      "the sum of scores (%lu) equals the gems taken (%lu)", gu_score_sum(&last), taken);
+	hc_close(cs[0]);
+	hc_close(cs[1]);
+	return h_done();
+}
