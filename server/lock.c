@@ -6,6 +6,7 @@
 #include "lock.h"
 
 #include <errno.h>
+#include <time.h>
 
 int arena_lock_init(struct arena_lock *l)
 {
@@ -30,10 +31,31 @@ int arena_lock_init(struct arena_lock *l)
 	return -r;
 }
 
+static _Atomic uint64_t *lock_wait_flag;
+
+void arena_lock_set_wait_flag(_Atomic uint64_t *since_ms)
+{
+	lock_wait_flag = since_ms;
+}
+
 int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *arg,
 		       bool *ret_repaired)
 {
-	int r = pthread_mutex_lock(&l->m);
+	int r = pthread_mutex_trylock(&l->m);
+
+	if (r == EBUSY) {
+		/* Someone holds it: say so while we wait (see arena_lock_set_wait_flag). */
+		struct timespec ts;
+
+		if (lock_wait_flag) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			atomic_store(lock_wait_flag,
+				     (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1u);
+		}
+		r = pthread_mutex_lock(&l->m);
+		if (lock_wait_flag)
+			atomic_store(lock_wait_flag, 0);
+	}
 
 	if (r == 0) {
 		if (ret_repaired)

@@ -11,6 +11,8 @@
 #define ARENA_LOCK_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdbool.h>
 
 struct arena_lock {
@@ -32,6 +34,11 @@ int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *
 		       bool *ret_repaired);
 
 void arena_lock_release(struct arena_lock *l);
+
+/* Optional, per process: while arena_lock_acquire() waits for a lock held by someone else,
+ * *since_ms holds the CLOCK_MONOTONIC ms the wait began (0 otherwise), so a supervisor can
+ * tell a wedged lock holder from the workers merely queued behind it. NULL turns it off. */
+void arena_lock_set_wait_flag(_Atomic uint64_t *since_ms);
 
 /* Destroy (for unit tests; the daemon just unmaps). */
 void arena_lock_destroy(struct arena_lock *l);

@@ -92,6 +92,7 @@ struct master {
 	uint64_t reload_ready_due; /* a reload's READY=1 waits for new workers until then */
 	char status_note[160];     /* e.g. the last reload failure, shown in STATUS */
 
+	uint64_t wedge_hold_until_ms; /* no wedge kill before this: give lock waiters a moment */
 	struct event *ev_supervise;
 	struct event *ev_status;
 	struct event *ev_watchdog;

@@ -203,6 +203,7 @@ static int spawn(struct master *m, unsigned i)
 	atomic_store(&slot->clients, 0);
 	atomic_store(&slot->players, 0);
 	atomic_store(&slot->accepted, 0);
+	atomic_store(&slot->lock_wait_ms, 0);
 	atomic_store(&slot->pid, 0);
 	atomic_store(&slot->state, WORKER_STARTING);
 
@@ -344,8 +345,8 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 	if (expected)
 		log_info("worker.%u (pid %d) %s", w->slot, (int)pid, how);
 	else
-		log_error("worker.%u (pid %d) %s%s; %u connections lost", w->slot, (int)pid, how,
-		          w->killed ? " after being killed" : "", released);
+		log_error("worker.%u (pid %d) %s; %u connections lost", w->slot, (int)pid, how,
+		          released);
 	w->killed = false;
 
 	if (m->state != MS_RUNNING) {
@@ -433,6 +434,10 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 		m->ready_notified = true;
 		notify_ready();
 	}
+	struct mworker *stalest = NULL;
+	uint64_t stalest_hb = 0;
+	bool stalest_waits = false;
+
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
 		struct mworker *w = &m->workers[i];
 		char why[96];
@@ -452,12 +457,28 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		uint64_t hb = atomic_load(&m->shm->slots[i].heartbeat_ms);
+		bool waits = atomic_load(&m->shm->slots[i].lock_wait_ms) != 0;
 
-		if (now > hb && now - hb > limit) {
-			snprintf(why, sizeof(why), "is wedged: no heartbeat for %llu ms",
-			         (unsigned long long)(now - hb));
-			master_kill_worker(w, why);
+		if (!(now > hb && now - hb > limit))
+			continue;
+		if (!stalest || (stalest_waits && !waits) ||
+		    (stalest_waits == waits && hb < stalest_hb)) {
+			stalest = w;
+			stalest_hb = hb;
+			stalest_waits = waits;
 		}
+	}
+	/* One wedged worker per pass, and none for a moment after a kill: workers blocked on a
+	 * lock the killed one held recover (EOWNERDEAD) as soon as it is gone, and must not be
+	 * shot for having waited on it. So a worker stuck elsewhere (holding the lock) goes
+	 * before one that is only waiting for a lock; then the longest silent. */
+	if (stalest && now >= m->wedge_hold_until_ms) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "is wedged: no heartbeat for %llu ms",
+		         (unsigned long long)(now - stalest_hb));
+		master_kill_worker(stalest, why);
+		m->wedge_hold_until_ms = now + 2 * SUPERVISE_MS;
 	}
 }
 

@@ -52,7 +52,8 @@ struct worker_slot {
 	_Atomic uint64_t ctrunc;         /* SCM_RIGHTS messages that arrived truncated */
 	_Atomic uint64_t late_ticks;     /* ticks that started more than one period late */
 	_Atomic uint64_t ticks;
-	uint8_t pad[24];
+	_Atomic uint64_t lock_wait_ms;   /* since when it waits for a world lock (0: not waiting) */
+	uint8_t pad[16];
 };
 
 struct shm_header {

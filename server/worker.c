@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "arena-build.h"
+#include "lock.h"
 #include "log.h"
 #include "sessions.h"
 #include "shm.h"
@@ -484,6 +485,7 @@ int worker_main(void *args, int channel_fd)
 	w->env.gen = a->gen;
 	w->env.stats = w->slot;
 
+	arena_lock_set_wait_flag(&w->slot->lock_wait_ms);
 	snprintf(role, sizeof(role), "worker.%u", a->slot);
 	log_set_role(role);
 	log_set_level(w->cfg.log_level);
