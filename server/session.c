@@ -40,8 +40,7 @@
 #include "world.h"
 
 #define SESSION_FRAMES_PER_WAKEUP 64
-#define SESSION_READ_CHUNK        16384
-#define SESSION_IN_CAP            (ARENA_FRAME_MAX + SESSION_READ_CHUNK)
+#define SESSION_READ_CHUNK        4096 /* input buffered beyond one largest frame */
 #define SESSION_WRITE_CHUNK       (256 * 1024)
 #define SESSION_LINGER_MS         2000 /* longest wait for a peer to take our last bytes */
 #define SESSION_LINGER_POLL_MS    20
@@ -618,7 +617,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	struct session_core *c = s->core;
-	size_t have;
+	size_t have, in_cap;
 
 	if (c->state == SS_CLOSING || c->state == SS_LINGER) {
 		bool gone = discard_input(c);
@@ -635,10 +634,12 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	if (c->state != SS_OPEN)
 		return;
 
+	/* Buffer at most one largest allowed frame plus a read's worth: a flooding client's
+	 * backlog stays in its own socket buffer, not in our memory. */
 	have = evbuffer_get_length(c->in);
-	if (!c->eof && have < SESSION_IN_CAP) {
-		int n = evbuffer_read(c->in, c->fd,
-		                      (int)MIN(SESSION_IN_CAP - have, SESSION_READ_CHUNK));
+	in_cap = s->env->cfg->max_payload + ARENA_HEADER_SIZE + SESSION_READ_CHUNK;
+	if (!c->eof && have < in_cap) {
+		int n = evbuffer_read(c->in, c->fd, (int)MIN(in_cap - have, SESSION_READ_CHUNK));
 
 		if (n == 0) {
 			c->eof = true;
