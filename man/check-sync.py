@@ -4,7 +4,8 @@
 # Cross-checks the sources, not the rendered pages: every option and exit status that
 # `arenad --help` prints must appear in bold in arenad.8.scd; the keys of the sample
 # arenad.conf and the "*key* = ..." definitions of arenad.conf.5.scd must be the same set, in
-# the same sections, with the same defaults (for keys the sample sets), and each man entry must
+# the same sections, with the same defaults (for keys the sample sets) and the same ranges (every
+# "a..b" in the sample's comment above a key must be in its man entry), and each man entry must
 # say "Reloadable" or "Restart needed" as the sample's header says (every key of [limits] is
 # reloadable, stated once for the section).
 #
@@ -49,13 +50,17 @@ def check_options(help_out, man8):
     return options
 
 
+RANGE = re.compile(r"\b\d+[a-z]*\.\.\d+[a-z]*\b")
+
+
 def sample_keys(conf):
-    """{key: (section, value or None if commented out)} and the header's reload lists."""
-    keys, section = {}, None
+    """{key: (section, value or None if commented out)}, {key: ranges in its comment} and the
+    header's reload lists."""
+    keys, ranges, section, comment = {}, {}, None, ""
     for line in conf.splitlines():
         m = re.match(r"^\[([a-z]+)\]\s*$", line)
         if m:
-            section = m.group(1)
+            section, comment = m.group(1), ""
             continue
         m = re.match(r"^\s*([#;]?)\s*([a-z_][a-z0-9_]*)\s*=\s*(.*?)\s*$", line)
         if m and section:
@@ -63,17 +68,21 @@ def sample_keys(conf):
             if key in keys and keys[key][1] is not None and commented:
                 continue
             keys[key] = (section, None if commented else value)
+            ranges[key] = set(RANGE.findall(comment))
+            comment = ""
+        elif line.lstrip().startswith(("#", ";")):
+            comment += line + "\n"
     header = conf.split("\n[", 1)[0]
     live = re.search(r"take effect on reload:(.*?)These keys", header, re.S)
     restart = re.search(r"need a restart[^:]*:(.*?)(?:\n#\s*\n|\n\s*\n|$)", header, re.S)
     if not live or not restart:
         problem("the sample's header does not list reloadable and restart-only keys")
-        return keys, set(), set()
+        return keys, ranges, set(), set()
     live_keys = set(re.findall(r"[a-z_]+", live.group(1))) & set(keys)
     if "[limits]" in live.group(1):
         live_keys |= {k for k, (s, _) in keys.items() if s == "limits"}
     restart_keys = set(re.findall(r"[a-z_]+", restart.group(1))) & set(keys)
-    return keys, live_keys, restart_keys
+    return keys, ranges, live_keys, restart_keys
 
 
 def man_keys(man5):
@@ -105,7 +114,7 @@ def man_keys(man5):
 
 
 def check_keys(conf, man5):
-    sample, live, restart = sample_keys(conf)
+    sample, ranges, live, restart = sample_keys(conf)
     man, section_text = man_keys(man5)
     if not sample:
         problem("no keys found in the sample config")
@@ -118,6 +127,9 @@ def check_keys(conf, man5):
             problem(f"key {key} is in [{section}] in the sample but in [{msection}] in the man page")
         if value is not None and f"Default: _{value}_" not in text:
             problem(f"key {key}: the sample's default '{value}' is not the man page's")
+        for r in sorted(ranges.get(key, ())):
+            if r not in text:
+                problem(f"key {key}: the sample's range {r} is not in the man page's entry")
         all_live = "Every key of this section is reloadable" in section_text.get(msection, "")
         says_live = "Reloadable" in text or all_live
         says_restart = "Restart needed" in text
@@ -152,7 +164,8 @@ def main():
         print(f"not ok - {len(problems)} differences between the man pages and their sources")
         return 1
     print(f"ok 1 - arenad.8: {len(options)} options of --help documented")
-    print(f"ok 2 - arenad.conf.5: {len(keys)} keys agree with the sample (section, default, reload)")
+    print(f"ok 2 - arenad.conf.5: {len(keys)} keys agree with the sample "
+          "(section, default, range, reload)")
     return 0
 
 
