@@ -30,11 +30,6 @@ struct player {
 
 static struct arena_snapshot last;
 
-static int sign(int v)
-{
-	return (v > 0) - (v < 0);
-}
-
 /* Send MOVE(dx, dy) for p and read its acknowledging snapshot into `last`. */
 static void step(struct player *p, int dx, int dy)
 {
@@ -52,10 +47,53 @@ static void locate(struct player *pl, size_t n)
 	}
 }
 
+/* First step of a shortest 8-connected path from (x, y) to (tx, ty) avoiding the gem and the
+ * other player: 0 and the step in d[], or -1 if there is no path. */
+static int next_step(int x, int y, int tx, int ty, int gx, int gy, int ox, int oy, int d[2])
+{
+	int dist[SIDE][SIDE], queue[SIDE * SIDE][2], head = 0, tail = 0;
+
+	/* Search from the target back to the start, so the first step is read off directly. */
+	for (int i = 0; i < SIDE; i++)
+		for (int k = 0; k < SIDE; k++)
+			dist[i][k] = -1;
+	dist[ty][tx] = 0;
+	queue[tail][0] = tx;
+	queue[tail++][1] = ty;
+	while (head < tail) {
+		int cx = queue[head][0], cy = queue[head++][1];
+		for (int dy = -1; dy <= 1; dy++)
+			for (int dx = -1; dx <= 1; dx++) {
+				int nx = cx + dx, ny = cy + dy;
+				if (nx < 0 || ny < 0 || nx >= SIDE || ny >= SIDE ||
+				    dist[ny][nx] >= 0 || (nx == gx && ny == gy) ||
+				    (nx == ox && ny == oy))
+					continue;
+				dist[ny][nx] = dist[cy][cx] + 1;
+				queue[tail][0] = nx;
+				queue[tail++][1] = ny;
+			}
+	}
+	if (dist[y][x] < 0)
+		return -1;
+	for (int dy = -1; dy <= 1; dy++)
+		for (int dx = -1; dx <= 1; dx++) {
+			int nx = x + dx, ny = y + dy;
+			if ((dx || dy) && nx >= 0 && ny >= 0 && nx < SIDE && ny < SIDE &&
+			    dist[ny][nx] == dist[y][x] - 1) {
+				d[0] = dx;
+				d[1] = dy;
+				return 0;
+			}
+		}
+	return -1;
+}
+
 /* Walk p to (tx, ty) without stepping on the gem (gx, gy) or on the other player. */
 static bool walk(struct player *pl, int me, int tx, int ty, int gx, int gy)
 {
 	struct player *p = &pl[me], *o = &pl[1 - me];
+	int d[2];
 
 	for (int n = 0; n < 4 * SIDE; n++) {
 		locate(pl, 2);
@@ -63,19 +101,9 @@ static bool walk(struct player *pl, int me, int tx, int ty, int gx, int gy)
 			return false; /* the gem moved: plan again */
 		if (p->x == tx && p->y == ty)
 			return true;
-		int sx = sign(tx - p->x), sy = sign(ty - p->y);
-		const int cand[3][2] = {{sx, sy}, {sx, 0}, {0, sy}};
-		bool moved = false;
-		for (int c = 0; c < 3 && !moved; c++) {
-			int nx = p->x + cand[c][0], ny = p->y + cand[c][1];
-			if ((nx == p->x && ny == p->y) || (nx == gx && ny == gy) ||
-			    (nx == o->x && ny == o->y))
-				continue;
-			step(p, cand[c][0], cand[c][1]);
-			moved = true;
-		}
-		if (!moved)
-			step(p, 0, 0); /* blocked this round: refresh and try again */
+		if (next_step(p->x, p->y, tx, ty, gx, gy, o->x, o->y, d) < 0)
+			return false;
+		step(p, d[0], d[1]);
 	}
 	return false;
 }
@@ -138,7 +166,8 @@ int main(void)
 		locate(pl, 2);
 		if (!targets(pl, gx, gy, t))
 			continue;
-		if (!walk(pl, 0, t[0][0], t[0][1], gx, gy) || !walk(pl, 1, t[1][0], t[1][1], gx, gy))
+		if (!walk(pl, 0, t[0][0], t[0][1], gx, gy) ||
+		    !walk(pl, 1, t[1][0], t[1][1], gx, gy))
 			continue;
 		unsigned long before = gu_score_sum(&last);
 		/* The race: both steps onto the gem, back to back, to two workers. */
@@ -151,20 +180,21 @@ int main(void)
 		/* Both moves are applied now; a no-op MOVE gets a snapshot taken after both. */
 		step(&pl[0], 0, 0);
 		locate(pl, 2);
-		unsigned on_gem = (pl[0].x == gx && pl[0].y == gy) + (pl[1].x == gx && pl[1].y == gy);
+		unsigned on_gem =
+		    (pl[0].x == gx && pl[0].y == gy) + (pl[1].x == gx && pl[1].y == gy);
 		unsigned long gained = gu_score_sum(&last) - before;
 		bool moved = last.ngems == 1 && (last.gems[0].x != gx || last.gems[0].y != gy);
 		if (gained != 1 || on_gem != 1 || !moved)
-			h_diag("round %u: %lu points, %u players on the gem cell, gem moved: %s", rounds,
-			       gained, on_gem, moved ? "yes" : "no");
+			h_diag("round %u: %lu points, %u players on the gem cell, gem moved: %s",
+			       rounds, gained, on_gem, moved ? "yes" : "no");
 		single += gained == 1 && on_gem == 1 && moved;
 		taken += moved;
 		rounds++;
 	}
 	CHECK(rounds == ROUNDS, "%u races were run (%u attempts)", rounds, attempts);
 	CHECK(single == rounds, "every race awarded exactly one point (%u of %u)", single, rounds);
-	CHECK(gu_score_sum(&last) == taken,
-	      "the sum of scores (%lu) equals the gems taken (%lu)", gu_score_sum(&last), taken);
+	CHECK(gu_score_sum(&last) == taken, "the sum of scores (%lu) equals the gems taken (%lu)",
+	      gu_score_sum(&last), taken);
 	hc_close(cs[0]);
 	hc_close(cs[1]);
 	return h_done();

@@ -77,7 +77,8 @@ static void moves_cross_workers(struct hc *p[2])
 	}
 	CHECK(missing == 0, "every move was seen by the player on the other worker (%u missing)",
 	      missing);
-	CHECK(late == 0, "every move was seen within 2 ticks of its acknowledgement (%u late)", late);
+	CHECK(late == 0, "every move was seen within 2 ticks of its acknowledgement (%u late)",
+	      late);
 }
 
 /* Read CHAT_MSG from c until `want` arrived (or a timeout), then a little longer to catch any
