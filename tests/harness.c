@@ -230,6 +230,14 @@ int h_remaining(uint64_t deadline_ms)
 	return (int)(deadline_ms - now);
 }
 
+bool h_pid_in(pid_t p, const pid_t *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == p)
+			return true;
+	return false;
+}
+
 bool h_sanitized(void)
 {
 	const char *s = getenv("ARENA_SANITIZE");

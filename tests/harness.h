@@ -8,8 +8,9 @@
  *   - daemons (harness-daemon.c): a temp dir with a config file, a free loopback port, arenad
  *     forked and exec'd in its own process group with stderr in a log file and NOTIFY_SOCKET
  *     pointing at a datagram socket the harness reads, readiness (READY=1 and a HELLO that gets
- *     WELCOME), reload, stop, and the log kept and printed when the test failed;
- *   - processes (harness-proc.c): workers of a master, fd counts, RSS, CPU time, zombies, and
+ *     WELCOME), reload, stop, and the log kept and printed when the test failed; watching it
+ *     (harness-watch.c): its workers and processes, zombies, fd baselines, RSS, log contents;
+ *   - processes (harness-proc.c): fd counts, RSS, CPU time, state and children of any pid, and
  *     which worker holds the server side of a client's connection (/proc/net/tcp inodes);
  *   - clients (harness-client.c, harness-pinger.c): blocking-with-timeout sockets using the
  *     protocol library's encoder and decoder, bulk non-blocking connects for thousands of
@@ -69,6 +70,8 @@ uint64_t h_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 void h_sleep_ms(unsigned ms);
 /* Milliseconds left until deadline_ms (0 if past), clamped to fit poll()'s int. */
 int h_remaining(uint64_t deadline_ms);
+/* True if p is one of set[0..n). */
+bool h_pid_in(pid_t p, const pid_t *set, size_t n);
 /* True if the daemon under test was built with sanitizers (meson sets ARENA_SANITIZE). */
 bool h_sanitized(void);
 
@@ -137,6 +140,8 @@ int hd_stop(struct hd *d, unsigned timeout_ms);
  * free. NULL is fine. */
 void hd_free(struct hd *d);
 
+/* ---- Watching a daemon (harness-watch.c) ---------------------------------------------------- */
+
 /* Live (non-zombie) worker children of the master, sorted by pid. Returns the count (may exceed
  * max; only max are stored) or -errno. */
 int hd_workers(struct hd *d, pid_t *ret_pids, size_t max);
@@ -148,6 +153,10 @@ int hd_wait_workers(struct hd *d, unsigned n, pid_t *ret_pids, size_t max, unsig
 /* Every process of the daemon (its process group, plus children of the master), zombies not
  * counted. Returns the count or -errno; pids stored up to max. */
 int hd_processes(struct hd *d, pid_t *ret_pids, size_t max);
+
+/* True if exactly the n workers in before[] (sorted, as hd_workers gives them) still run: none
+ * crashed, none was replaced. */
+bool hd_workers_unchanged(struct hd *d, const pid_t *before, size_t n);
 
 /* Zombie children of the master right now. */
 int hd_zombies(struct hd *d);

@@ -53,7 +53,7 @@ static long rss_anon_kb(struct hd *d)
 
 int main(void)
 {
-	pid_t w[NWORKERS], w_after[NWORKERS];
+	pid_t w[NWORKERS];
 	long base[NWORKERS + 1], rss0, rss1, anon0, anon1, bound;
 	uint64_t t0 = h_now_ms();
 	size_t failed;
@@ -82,7 +82,7 @@ int main(void)
 	failed += cycles(d, TOTAL - WARMUP);
 	CHECK(failed == 0, "all %d cycles got WELCOME (%zu did not) in %llu ms", TOTAL, failed,
 	      (unsigned long long)(h_now_ms() - t0));
-	CHECK(hd_workers(d, w_after, NWORKERS) == NWORKERS && memcmp(w, w_after, sizeof(w)) == 0,
+	CHECK(hd_workers_unchanged(d, w, NWORKERS),
 	      "the same 4 workers still run (no crash, no respawn)");
 	CHECK(hd_wait_fd_baseline(d, base, NWORKERS + 1, 5000) == 0,
 	      "every process's fd count is back to its baseline");

@@ -15,14 +15,6 @@
 #define NOLD 40
 #define NNEW 20
 
-static bool in(pid_t p, const pid_t *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == p)
-			return true;
-	return false;
-}
-
 /* Connect and welcome NNEW clients, then find their workers among pids[0..npids). Returns how
  * many were welcomed; the owners go to ret_owner. The clients stay open in cs. */
 static size_t newcomers(struct hd *d, struct hc **cs, const pid_t *pids, size_t npids,
@@ -78,7 +70,7 @@ int main(void)
 	pid_t used[NNEW];
 	size_t nused = 0;
 	for (size_t i = 0; i < NNEW; i++)
-		if (owner[i] && !in(owner[i], used, nused))
+		if (owner[i] && !h_pid_in(owner[i], used, nused))
 			used[nused++] = owner[i];
 	CHECK(nused <= 2, "new clients go to the 2 remaining workers only (%zu workers used)",
 	      nused);
@@ -90,11 +82,11 @@ int main(void)
 	r = hd_wait_workers(d, 2, w2, 2, 5000);
 	CHECK(r == 2, "the worker count converges to 2 once the drained clients left");
 	if (r == 2) {
-		CHECK(in(w2[0], w4, 4) && in(w2[1], w4, 4),
+		CHECK(h_pid_in(w2[0], w4, 4) && h_pid_in(w2[1], w4, 4),
 		      "the 2 remaining workers are original ones (%d, %d)", (int)w2[0], (int)w2[1]);
 		bool all = true;
 		for (size_t i = 0; i < nused; i++)
-			all = all && in(used[i], w2, 2);
+			all = all && h_pid_in(used[i], w2, 2);
 		CHECK(all, "the new clients were given to the workers that remain");
 	}
 	size_t still = 0;
@@ -113,7 +105,7 @@ int main(void)
 	CHECK(r == 3, "3 workers run after the reload");
 	pid_t fresh = 0;
 	for (int i = 0; r == 3 && i < 3; i++)
-		if (!in(w3[i], w2, 2))
+		if (!h_pid_in(w3[i], w2, 2))
 			fresh = w3[i];
 	CHECK(fresh != 0, "one of them is new (pid %d)", (int)fresh);
 	/* The new process is READY a moment after it exists: new clients come in small rounds

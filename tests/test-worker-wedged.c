@@ -13,14 +13,6 @@
 #define NCLIENTS 40
 #define NWORKERS 4
 
-static bool in(pid_t p, const pid_t *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == p)
-			return true;
-	return false;
-}
-
 int main(void)
 {
 	static struct hc *cs[NCLIENTS];
@@ -53,10 +45,10 @@ int main(void)
 		if (!t_dead && !hproc_alive(victim))
 			t_dead = h_now_ms();
 		if (t_dead && hd_workers(d, after, NWORKERS) == NWORKERS &&
-		    !in(victim, after, NWORKERS)) {
+		    !h_pid_in(victim, after, NWORKERS)) {
 			t_replaced = h_now_ms();
 			for (size_t k = 0; k < NWORKERS; k++)
-				if (!in(after[k], before, NWORKERS))
+				if (!h_pid_in(after[k], before, NWORKERS))
 					fresh = after[k];
 		}
 		h_sleep_ms(10);
