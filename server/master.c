@@ -516,6 +516,7 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	struct master *m = arg;
 
+	notify_flush();
 	if (workers_healthy(m))
 		notify_watchdog();
 	else
@@ -531,6 +532,7 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
 		if (m->workers[i].pid > 0)
 			players += atomic_load(&m->shm->slots[i].players);
+	notify_flush();
 	if (m->refused_full || m->refused_ip) {
 		log_info("refused %u connections in the last second: %u server full, %u ip limit",
 		         m->refused_full + m->refused_ip, m->refused_full, m->refused_ip);
@@ -856,6 +858,7 @@ static void master_free(struct master *m)
 	safe_close(m->shutdown_fd);
 	free(m->scores);
 	shm_destroy(m->shm);
+	notify_close();
 	master_instance = NULL;
 	free(m);
 }

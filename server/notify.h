@@ -1,8 +1,10 @@
-/* notify.h: the master's thin layer over sd_notify(3): readiness, status, reload, watchdog.
+/* notify.h: the master's thin layer over the sd_notify(3) protocol: readiness, status, reload,
+ * watchdog.
  *
  * Every function is a no-op (returning 0) when the daemon was not started by systemd with a
- * NOTIFY_SOCKET, so callers never check. Only the master calls these: workers inherit the
- * environment but never notify (the unit has NotifyAccess=main anyway).
+ * NOTIFY_SOCKET, so callers never check. None of them ever blocks (see notify.c). Only the
+ * master calls these: workers inherit the environment but never notify (the unit has
+ * NotifyAccess=main anyway).
  */
 #ifndef ARENA_NOTIFY_H
 #define ARENA_NOTIFY_H
@@ -10,6 +12,13 @@
 #include <stdint.h>
 
 #include "util.h"
+
+/* Resend state changes that found the socket full earlier. Call periodically. 0 when nothing
+ * is left waiting, else a negative errno. */
+int notify_flush(void);
+
+/* Close the notification socket (at exit). */
+void notify_close(void);
 
 /* READY=1: every listener open and every worker running. Sent again after each reload. */
 int notify_ready(void);
