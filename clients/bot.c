@@ -389,7 +389,11 @@ static void do_churn(struct bot *b, uint64_t now)
 	drop_conn(b);
 	b->seq_sent = b->seq_done = 0;
 	b->want_resume = true;
-	bot_connect(b, now);
+	/* Come back after 200..500 ms, like a client whose network blipped: the server needs a
+	 * moment to see the old connection close before the token can resume the player. */
+	b->state = B_BACKOFF;
+	b->churn_reconnect = true;
+	arm_timer(b, 200000 + lp_rand(b->lp) % 300000);
 }
 
 /* ---- incoming frames ---- */
@@ -701,7 +705,11 @@ static void bot_timer_cb(evutil_socket_t fd, short what, void *arg)
 		send_join(b, now);
 		return;
 	case B_BACKOFF:
-		COUNT(b, reconnects);
+		if (b->lp->stopping)
+			return;
+		if (!b->churn_reconnect)
+			COUNT(b, reconnects);
+		b->churn_reconnect = false;
 		bot_connect(b, now);
 		return;
 	default:

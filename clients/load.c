@@ -120,6 +120,10 @@ static void wheel_cb(evutil_socket_t fd, short what, void *arg)
 	if (lp->stopping)
 		return;
 	uint64_t now = bots_now_us();
+	/* Catch up at most 5 ms of slots per call, then let the loop read sockets and run the
+	 * other timers: an overloaded process falls behind (visible as send lag and, past 5%,
+	 * as the bottleneck verdict) instead of never returning to its event loop. */
+	uint64_t budget_end = now + 5000;
 	for (uint64_t due; (due = slot_due(lp)) <= now;) {
 		for (uint32_t i = lp->slot_head[lp->wheel_slot]; i != WHEEL_END;
 		     i = lp->bots[i].wheel_next)
@@ -129,8 +133,11 @@ static void wheel_cb(evutil_socket_t fd, short what, void *arg)
 			lp->wheel_cycle++;
 		}
 		now = bots_now_us();
+		if (now >= budget_end)
+			break;
 	}
-	arm_in(lp->wheel_ev, slot_due(lp) - now);
+	uint64_t next = slot_due(lp);
+	arm_in(lp->wheel_ev, next > now ? next - now : 0);
 }
 
 static void house_cb(evutil_socket_t fd, short what, void *arg)

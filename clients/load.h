@@ -53,12 +53,13 @@ struct bot {
 	bool have_token;
 	bool ever_welcomed;
 	bool ever_snapshot;
-	bool write_armed;    /* the io event includes EV_WRITE */
-	uint32_t idx;        /* within this process */
-	uint32_t wheel_next; /* next bot in the same wheel slot */
-	uint32_t conn_gen;   /* bumped on every new connection */
-	uint32_t seq_sent;   /* last input seq sent on this connection */
-	uint32_t seq_done;   /* last input seq acked or timed out */
+	bool write_armed;     /* the io event includes EV_WRITE */
+	bool churn_reconnect; /* B_BACKOFF is a churn pause, not a failure */
+	uint32_t idx;         /* within this process */
+	uint32_t wheel_next;  /* next bot in the same wheel slot */
+	uint32_t conn_gen;    /* bumped on every new connection */
+	uint32_t seq_sent;    /* last input seq sent on this connection */
+	uint32_t seq_done;    /* last input seq acked or timed out */
 	uint32_t ring_mask;
 	uint32_t backoff_ms;
 	uint32_t chats;
