@@ -230,6 +230,20 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			kill(pa->kids[i].pid, pa->signals == 1 ? SIGTERM : SIGKILL);
 }
 
+/* The load processes stop by themselves at --duration (+ at most --timeout); one that is still
+ * running long after that is stuck: kill them all rather than hang. */
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct parent *pa = arg;
+	(void)fd;
+	(void)what;
+	fprintf(stderr, "arena-bots: the load processes did not finish in time; killing them\n");
+	pa->failed = true;
+	for (unsigned i = 0; i < pa->nkids; i++)
+		if (pa->kids[i].pid > 0 && !pa->kids[i].eof)
+			kill(pa->kids[i].pid, SIGKILL);
+}
+
 static void reap(struct parent *pa)
 {
 	for (unsigned i = 0; i < pa->nkids; i++) {
@@ -413,6 +427,11 @@ int main(int argc, char **argv)
 		event_add(k->ev, NULL);
 	}
 	struct event *sterm = evsignal_new(pa.base, SIGTERM, signal_cb, &pa);
+	struct event *guard = evtimer_new(pa.base, watchdog_cb, &pa);
+	double guard_s = o->duration_s + o->timeout_us / 1e6 + 60;
+	struct timeval guard_tv = {.tv_sec = (time_t)guard_s};
+	if (guard)
+		evtimer_add(guard, &guard_tv);
 	struct event *sint = evsignal_new(pa.base, SIGINT, signal_cb, &pa);
 	if (sterm)
 		event_add(sterm, NULL);
@@ -421,6 +440,8 @@ int main(int argc, char **argv)
 	event_base_dispatch(pa.base);
 	if (sterm)
 		event_free(sterm);
+	if (guard)
+		event_free(guard);
 	if (sint)
 		event_free(sint);
 
