@@ -199,6 +199,7 @@ static void bot_fail(struct bot *b, uint64_t now)
 	drop_conn(b);
 	if (O(b)->reconnect && !b->lp->stopping) {
 		b->state = B_BACKOFF;
+		b->want_resume = b->have_token; /* like a real client: try to get the player back */
 		b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : BACKOFF_MIN;
 		if (b->backoff_ms > BACKOFF_MAX)
 			b->backoff_ms = BACKOFF_MAX;

@@ -122,7 +122,7 @@ void report_table(FILE *out, const struct run_stats *s, const struct report_info
 	        "\n",
 	        o->bots, c[C_bots_welcomed], c[C_bots_with_snapshot], c[C_connects_started],
 	        c[C_connects_ok], c[C_joined], c[C_reconnects]);
-	if (c[C_churn_leaves] || c[C_churn_resumes])
+	if (c[C_churn_leaves] || c[C_churn_resumes] || c[C_resumes_ok] || c[C_resumes_expired])
 		fprintf(out,
 		        "  churn: %" PRIu64 " leave+join, %" PRIu64
 		        " disconnect+resume (resumed %" PRIu64 ", expired %" PRIu64 ")\n",
