@@ -181,6 +181,13 @@ static inline void wplayer_set_room(struct wplayer *p, uint32_t r)
 	atomic_store_explicit(&p->room, r, memory_order_relaxed);
 }
 
+/* world.c: helpers for world-repair.c (world lock held). */
+bool world_str_valid(const char *s, size_t len, size_t max);
+void world_maybe_close(struct world *w, uint32_t r);
+
+/* world-repair.c: the repair function of the world lock. */
+int world_repair(void *arg);
+
 /* world.c: locking with repair. Both return 0 or a negative errno (lock not held then). */
 int world_lock_world(struct world *w);
 void world_unlock_world(struct world *w);
