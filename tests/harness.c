@@ -244,3 +244,15 @@ bool h_sanitized(void)
 
 	return s && *s && strcmp(s, "none") != 0;
 }
+
+const char *h_asan_env_for_rss(void)
+{
+	static char env[1024];
+	const char *inherited = getenv("ASAN_OPTIONS");
+
+	if (!h_sanitized())
+		return NULL;
+	snprintf(env, sizeof(env), "ASAN_OPTIONS=%s%squarantine_size_mb=0",
+	         inherited ? inherited : "", inherited && *inherited ? ":" : "");
+	return env;
+}

@@ -74,6 +74,10 @@ int h_remaining(uint64_t deadline_ms);
 bool h_pid_in(pid_t p, const pid_t *set, size_t n);
 /* True if the daemon under test was built with sanitizers (meson sets ARENA_SANITIZE). */
 bool h_sanitized(void);
+/* For hd_opts.extra_env in tests that bound the daemon's RSS: under sanitizers, our ASAN_OPTIONS
+ * plus quarantine_size_mb=0 (the quarantine holds freed memory back on purpose, so RSS would
+ * measure ASan, not the daemon; LeakSanitizer still runs at exit). NULL without sanitizers. */
+const char *h_asan_env_for_rss(void);
 
 /* ---- Daemons (harness-daemon.c) ------------------------------------------------------------- */
 

@@ -10,8 +10,6 @@
  * (which holds freed memory back on purpose, up to 256 MiB): growth is then what a plain build
  * would show, and LeakSanitizer still checks every process for real leaks at exit.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -60,13 +58,9 @@ int main(void)
 	struct hd *d;
 
 	h_init("churn", "10,000 connect/HELLO/disconnect cycles: fds, RSS and processes stay put");
-	char asan[512];
-	const char *inherited = getenv("ASAN_OPTIONS");
-	snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s%squarantine_size_mb=0",
-	         inherited ? inherited : "", inherited && *inherited ? ":" : "");
 	struct hd_opts o = {
 	    .kv = (const char *const[]){"workers=4", "resume_grace=0s", NULL},
-	    .extra_env = h_sanitized() ? asan : NULL,
+	    .extra_env = h_asan_env_for_rss(),
 	};
 	d = hd_start_opts(&o);
 	REQUIRE(hd_workers(d, w, NWORKERS) == NWORKERS, "arenad runs 4 workers");
