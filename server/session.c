@@ -67,9 +67,10 @@ struct session_core {
 	uint64_t opened_ms;
 	uint64_t last_frame_ms;
 	uint64_t close_deadline_ms;
-	size_t idx; /* position in set->live */
-	bool dirty; /* in set->dirty */
-	bool eof;   /* the peer will send nothing more */
+	size_t idx;      /* position in set->live */
+	bool dirty;      /* in set->dirty */
+	bool eof;        /* the peer will send nothing more */
+	bool more_input; /* complete frames wait in `in`: the timer resumes reading next pass */
 	struct session *next_dead;
 };
 
@@ -651,8 +652,12 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 
 	if (process_input(s)) {
-		/* More frames buffered: come back after the other ready connections. */
-		event_active(c->ev_read, EV_READ, 1);
+		/* More frames buffered: come back on the next loop pass, after the other ready
+		 * connections. (event_active() would run us again in this same pass, before the
+		 * loop polls anyone else: a flooding client would starve its neighbours.) The
+		 * session timer does it: due "now", it fires after the next poll. */
+		c->more_input = true;
+		arm_timer(s, arena_now_ms());
 		return;
 	}
 	if (c->eof && c->state == SS_OPEN) {
@@ -676,6 +681,8 @@ static void arm_timer(struct session *s, uint64_t now)
 	case SS_OPEN:
 		due = s->welcomed ? c->last_frame_ms + cfg->idle_timeout_ms
 		                  : c->opened_ms + cfg->handshake_timeout_ms;
+		if (c->more_input)
+			due = now;
 		break;
 	case SS_CLOSING:
 		due = c->close_deadline_ms;
@@ -701,6 +708,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 	switch (c->state) {
 	case SS_OPEN:
+		if (c->more_input) {
+			/* Resume the buffered input; deadlines are checked on a later firing. */
+			c->more_input = false;
+			on_read(c->fd, EV_READ, s);
+			if (c->state == SS_OPEN && !c->more_input)
+				arm_timer(s, arena_now_ms());
+			return;
+		}
 		if (!s->welcomed && now >= c->opened_ms + cfg->handshake_timeout_ms) {
 			session_bye(s, ARENA_BYE_IDLE, "handshake timeout");
 			return;
