@@ -69,6 +69,7 @@ struct worker {
 	bool clock_pending;
 	uint32_t next_tick;
 	enum worker_mode mode;
+	bool got_shutdown_msg; /* the master's SHUTDOWN: nothing more comes after it */
 	uint64_t drain_deadline_ms;
 	size_t told_goodbye;
 	size_t cut_at_deadline;
@@ -156,8 +157,14 @@ static void set_clock(struct worker *w, const struct ch_tick_clock *c)
 
 static void maybe_done(struct worker *w)
 {
-	if (w->mode != WM_RUNNING && sessions_open(w->sessions) == 0)
-		event_base_loopexit(w->base, NULL);
+	if (w->mode == WM_RUNNING || sessions_open(w->sessions) > 0)
+		return;
+	/* In a daemon-wide shutdown, connections the master handed over just before it stopped
+	 * may still sit in the channel, ahead of its SHUTDOWN message: take them (and say
+	 * goodbye) before leaving. The drain deadline bounds the wait. */
+	if (w->mode == WM_SHUTTING_DOWN && atomic_load(&w->shm->shutdown) && !w->got_shutdown_msg)
+		return;
+	event_base_loopexit(w->base, NULL);
 }
 
 static uint32_t worker_drain_ms(const struct arena_config *cfg)
@@ -278,7 +285,10 @@ static void on_channel_message(struct channel *c, const struct channel_msg *m, v
 		handle_new_conn(w, m);
 		break;
 	case CH_SHUTDOWN:
+		w->got_shutdown_msg = true;
 		begin_shutdown(w, "told by the master");
+		maybe_done(
+		    w); /* if the eventfd came first, this may be the last thing we wait for */
 		break;
 	case CH_RELOAD: {
 		const struct ch_reload *r = m->payload;
