@@ -201,6 +201,8 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct master *m = arg;
 
+	if (m->reserve_fd < 0)
+		m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	m->accept_paused &= ~ACCEPT_FD_LIMIT;
 	accept_update(m);
 }
