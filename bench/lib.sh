@@ -179,19 +179,40 @@ machine_facts() {
 	echo "$(nproc) CPUs ($cpu), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r), fd limit $(ulimit -Hn), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-# Numbers from a busy machine are noise: say so loudly before starting.
+# cpu_busy SECONDS: percent of all CPUs busy over the next SECONDS, from /proc/stat.
+cpu_busy() {
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+	sleep "$1"
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+	python3 -c 'import sys; a = sys.argv[1].split(); b = sys.argv[2].split(); busy = int(b[0]) - int(a[0]); idle = int(b[1]) - int(a[1]); print("%.0f" % (100.0 * busy / max(1, busy + idle)))' "$a" "$b"
+}
+
+# Numbers from a busy machine are noise: measure how busy it is right before, and say so
+# loudly when something else is running.
 check_quiet() {
-	local load
-	load=$(cut -d' ' -f1 /proc/loadavg)
-	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0.5 else 1)' "$load"; then
-		say "WARNING: load average $load before starting: other work is running and will"
-		say "WARNING: distort these results (the benchmarks need the machine to themselves)"
+	local busy
+	busy=$(cpu_busy 2)
+	say "CPU busy before starting: $busy% (over 2 s)"
+	if [ "$busy" -gt 10 ]; then
+		say "WARNING: other work is running ($busy% CPU busy) and will distort these results"
+		say "WARNING: (the benchmarks need the machine to themselves)"
 	fi
 }
 
 # calc EXPR: arithmetic in Python (floats), printed.
 calc() {
 	python3 -c 'import sys; print(eval(sys.argv[1], {}))' "$1"
+}
+
+# median V...: the middle value (the mean of the two middle ones for an even count).
+median() {
+	python3 -c 'import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))' "$@"
+}
+
+# spread V...: "min-max" of the values, rounded.
+spread() {
+	python3 -c 'import sys; v = list(map(float, sys.argv[1:])); print("%.0f-%.0f" % (min(v), max(v)))' "$@"
 }
 
 ratio() {
