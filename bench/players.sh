@@ -10,11 +10,14 @@
 # budget used here is therefore 50 ms on top of the tick wait: p99 response < 100 ms. A step
 # passes with that, >= 99% snapshots within one tick of schedule, zero errors, and the bots
 # not being the bottleneck (arena-bots exit 3 marks the step "bots-limited").
-# Usage: bench/players.sh [N...]   (default 1000 2000 4000 6000 8000 10000; a few minutes)
+# A failing step is run a second time and counts as failed only if that fails too, so that a
+# passing disturbance on the machine does not end the search (both results are shown).
+# Usage: bench/players.sh [N...]   (default 500 1000 1500 2000 2500 3000 4000 5000 6000 8000;
+#        the search stops at each server's first failure: typically 5 to 10 minutes)
 source "$(dirname "$0")/lib.sh"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(1000 2000 4000 6000 8000 10000)
+[ ${#steps[@]} -gt 0 ] || steps=(500 1000 1500 2000 2500 3000 4000 5000 6000 8000)
 workers=${WORKERS:-$(nproc)}
 hold=${HOLD:-10}
 bench_build
@@ -36,10 +39,16 @@ run_step() {
 	fi
 	local procs=$(((n + 9999) / 10000 + 1))
 	local ramp=$(((n + 1999) / 2000))
+	local t0 c0 c1 t1
+	t0=$(date +%s.%N)
+	c0=$(cpu_ticks "$pid")
 	run_bots "$json" --target "127.0.0.1:$port" --bots "$n" --procs "$procs" \
 		--source "$SOURCES" --connect-rate 2000 --duration $((ramp + hold)) --input-hz 10
+	c1=$(cpu_ticks "$pid")
+	t1=$(date +%s.%N)
 	stop_pid "$pid"
-	echo "$(jget "$json" 'd["latency_us"]["response"]["p99"] / 1000') $(jget "$json" '100 * (d["snapshots_on_time_ratio"] or 0)') $(jget "$json" 'd["errors"]["total"]') $BOTS_RC"
+	# p99 ms, on time %, errors, arena-bots exit, server CPU %, bots CPU % (of one core)
+	echo "$(jget "$json" 'd["latency_us"]["response"]["p99"] / 1000') $(jget "$json" '100 * (d["snapshots_on_time_ratio"] or 0)') $(jget "$json" 'd["errors"]["total"]') $BOTS_RC $(calc "100.0 * ($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)") $(jget "$json" '100.0 * d["counters"]["cpu_us"] / 1e6 / d["elapsed_s"]')"
 }
 
 verdict() { # p99 ontime errors rc
@@ -52,29 +61,44 @@ verdict() { # p99 ontime errors rc
 	fi
 }
 
-echo "| players | arenad p99 ms | arenad on time % | arenad errors | arenad | broadcast p99 ms | broadcast on time % | broadcast errors | broadcast |"
-echo "| ---: | ---: | ---: | ---: | :-- | ---: | ---: | ---: | :-- |"
+echo "| players | arenad p99 ms | on time % | errors | CPU % (arenad; bots) | arenad | broadcast p99 ms | on time % | errors | CPU % (broadcast; bots) | broadcast |"
+echo "| ---: | ---: | ---: | ---: | :-- | :-- | ---: | ---: | ---: | :-- | :-- |"
 best_a=0
 best_b=0
 a_done=0
 b_done=0
 for n in "${steps[@]}"; do
-	ra=(- - - skipped)
-	rb=(- - - skipped)
+	ra=(- - - skipped - -)
+	rb=(- - - skipped - -)
 	va=-
 	vb=-
 	if [ "$a_done" = 0 ]; then
 		read -r -a ra <<<"$(run_step arenad "$n")"
 		va=$(verdict "${ra[@]}")
-		if [ "$va" = pass ]; then best_a=$n; else a_done=1; fi
+		if [ "$va" != pass ]; then
+			read -r -a ra2 <<<"$(run_step arenad "$n")"
+			va2=$(verdict "${ra2[@]}")
+			say "arenad $n: first run $va (${ra[*]}), second run $va2 (${ra2[*]})"
+			[ "$va2" = pass ] && { ra=("${ra2[@]}"); va="pass (2nd run)"; }
+		fi
+		if [ "${va%% *}" = pass ]; then best_a=$n; else a_done=1; fi
 	fi
 	if [ "$b_done" = 0 ]; then
 		read -r -a rb <<<"$(run_step broadcast "$n")"
 		vb=$(verdict "${rb[@]}")
-		if [ "$vb" = pass ]; then best_b=$n; else b_done=1; fi
+		if [ "$vb" != pass ]; then
+			read -r -a rb2 <<<"$(run_step broadcast "$n")"
+			vb2=$(verdict "${rb2[@]}")
+			say "broadcast $n: first run $vb (${rb[*]}), second run $vb2 (${rb2[*]})"
+			[ "$vb2" = pass ] && { rb=("${rb2[@]}"); vb="pass (2nd run)"; }
+		fi
+		if [ "${vb%% *}" = pass ]; then best_b=$n; else b_done=1; fi
 	fi
-	printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${ra[0]}" "${ra[1]}" \
-		"${ra[2]}" "$va" "${rb[0]}" "${rb[1]}" "${rb[2]}" "$vb"
+	fmt() { python3 -c 'import sys; print(sys.argv[1] if sys.argv[1] == "-" else "%.1f" % float(sys.argv[1]))' "$1"; }
+	printf '| %d | %s | %s | %s | %s; %s | %s | %s | %s | %s | %s; %s | %s |\n' "$n" \
+		"$(fmt "${ra[0]}")" "$(fmt "${ra[1]}")" "${ra[2]}" "$(fmt "${ra[4]}")" "$(fmt "${ra[5]}")" \
+		"$va" "$(fmt "${rb[0]}")" "$(fmt "${rb[1]}")" "${rb[2]}" "$(fmt "${rb[4]}")" \
+		"$(fmt "${rb[5]}")" "$vb"
 	[ "$a_done" = 1 ] && [ "$b_done" = 1 ] && break
 done
 echo
