@@ -273,28 +273,21 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	session_flush(arg);
 }
 
-/* The client cannot keep up: drop its queue, say why if the socket takes it, close now. */
+static void queue_bye(struct session *s, enum arena_bye_reason reason, const char *text);
+
+/* The client cannot keep up: drop its queue (keeping the stream whole), queue BYE(too slow)
+ * and close. The session stops growing at once; the few bytes left get the usual short
+ * closing grace, so a client that is slow rather than gone still learns why. */
 static void cut_too_slow(struct session *s)
 {
 	struct session_core *c = s->core;
-	struct arena_msg m;
-	unsigned char frame[ARENA_HEADER_SIZE + 1 + 1 + 32];
-	ssize_t n;
 
 	log_info("client %s kicked: too slow (%zu bytes waiting)", c->peer_text,
 	         evbuffer_get_length(c->out));
 	atomic_fetch_add(&s->env->stats->kicked, 1);
 	discard_unsent(c);
-	memset(&m, 0, sizeof(m));
-	m.type = ARENA_BYE;
-	m.u.bye.reason = ARENA_BYE_TOO_SLOW;
-	m.u.bye.text.len = (uint8_t)strlen("too slow");
-	memcpy(m.u.bye.text.s, "too slow", m.u.bye.text.len + 1);
-	n = arena_encode(&m, frame, sizeof(frame));
-	if (n > 0)
-		evbuffer_add(c->out, frame, (size_t)n);
-	write_out(s); /* best effort; whatever does not fit is dropped with the socket */
-	session_finish(s);
+	queue_bye(s, ARENA_BYE_TOO_SLOW, "too slow");
+	session_begin_close(s);
 }
 
 int session_send(struct session *s, const void *frame, size_t len)
@@ -362,15 +355,14 @@ int session_error(struct session *s, enum arena_error_code code, const char *tex
 	return session_send_msg(s, &m);
 }
 
-void session_bye(struct session *s, enum arena_bye_reason reason, const char *text)
+/* Append BYE, making room for it by dropping output that has not started going out. */
+static void queue_bye(struct session *s, enum arena_bye_reason reason, const char *text)
 {
 	struct session_core *c = s->core;
 	unsigned char frame[ARENA_HEADER_SIZE + 2 + ARENA_TEXT_MAX];
 	struct arena_msg m;
 	ssize_t n;
 
-	if (c->state != SS_OPEN)
-		return;
 	memset(&m, 0, sizeof(m));
 	m.type = ARENA_BYE;
 	m.u.bye.reason = (uint8_t)reason;
@@ -383,6 +375,15 @@ void session_bye(struct session *s, enum arena_bye_reason reason, const char *te
 		if (evbuffer_add(c->out, frame, (size_t)n) == 0)
 			atomic_fetch_add(&s->env->stats->frames_out, 1);
 	}
+}
+
+void session_bye(struct session *s, enum arena_bye_reason reason, const char *text)
+{
+	struct session_core *c = s->core;
+
+	if (c->state != SS_OPEN)
+		return;
+	queue_bye(s, reason, text);
 	if (reason != ARENA_BYE_SHUTDOWN) {
 		atomic_fetch_add(&s->env->stats->kicked, 1);
 		log_info("client %s kicked: %s%s%s", c->peer_text, arena_bye_name(reason),
