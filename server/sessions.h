@@ -8,9 +8,9 @@
  *
  * Session life:
  *
- *     OPEN ----session_bye()/EOF----> CLOSING ---output flushed---> LINGER ---+
- *       |                               |                              |      |
- *       |  cut (too slow), I/O error    |  close deadline              |      | peer EOF, all
+ *     OPEN --session_bye(), EOF, --> CLOSING ---output flushed---> LINGER ---+
+ *       |     cut (too slow)            |                              |      |
+ *       |  I/O error                    |  close deadline, I/O error   |      | peer EOF, all
  *       +-------------------------------+------------------------------+----> CLOSED (fd closed)
  *                                                                             | deferred
  *                                                                             v
