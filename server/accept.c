@@ -244,10 +244,20 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			fd_exhausted(m, (int)lfd, r);
 			return;
 		}
-		if (r < 0) {
-			/* ECONNABORTED and friends: that client is gone; keep going. */
+		if (r == -ECONNABORTED || r == -EPROTO || r == -EPERM || r == -ENETDOWN ||
+		    r == -ENOPROTOOPT || r == -EHOSTDOWN || r == -ENONET || r == -EHOSTUNREACH ||
+		    r == -EOPNOTSUPP || r == -ENETUNREACH) {
+			/* That client is gone (accept(2) says: retry): keep going. */
 			log_debug("accept failed: %s", strerror(-r));
 			continue;
+		}
+		if (r < 0) {
+			/* Unexpected: do not spin on a listener that keeps failing. */
+			log_error("accept failed: %s; pausing accepts", strerror(-r));
+			m->accept_paused |= ACCEPT_FD_LIMIT;
+			accept_update(m);
+			arm_ms(m->ev_accept_resume, BACKOFF_MAX_MS);
+			return;
 		}
 		m->backoff_ms = BACKOFF_MIN_MS;
 		dispatch(m, fd, &peer);
