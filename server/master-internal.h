@@ -24,16 +24,17 @@ struct world_score;
 struct mworker {
 	struct master *m;
 	unsigned slot;
-	pid_t pid;            /* 0: no process in this slot */
-	struct channel *chan; /* NULL once the channel failed or the process is gone */
-	bool wanted;          /* part of the configured worker set: replaced if it exits */
-	bool ready;           /* READY received from this process */
-	bool retiring;        /* told to DRAIN (surplus after a reload) */
-	bool killed;          /* SIGKILLed by us (wedged, no start, bad channel) */
-	uint64_t started_ms;  /* fork time */
-	uint64_t died_ms;     /* last exit (0: never) */
-	uint32_t conns;       /* connections handed over and not yet reported closed */
-	uint32_t cap;         /* how many it can hold (from READY) */
+	pid_t pid;               /* 0: no process in this slot */
+	struct channel *chan;    /* NULL once the channel failed or the process is gone */
+	bool wanted;             /* part of the configured worker set: replaced if it exits */
+	bool ready;              /* READY received from this process */
+	bool retiring;           /* told to DRAIN (surplus after a reload) */
+	bool killed;             /* SIGKILLed by us (wedged, no start, bad channel) */
+	uint64_t started_ms;     /* fork time */
+	uint64_t died_ms;        /* last exit (0: never) */
+	uint32_t conns;          /* connections handed over and not yet reported closed */
+	uint32_t cap;            /* how many it can hold (from READY) */
+	unsigned spawn_failures; /* forks failed in a row (retried; logged now and then) */
 };
 
 enum master_state {
@@ -45,7 +46,7 @@ enum master_state {
 /* Why accepting is paused (bits); accepting runs when none is set. */
 enum {
 	ACCEPT_NO_WORKER = 1u << 0, /* no worker READY yet */
-	ACCEPT_FD_LIMIT = 1u << 1,  /* EMFILE/ENFILE back-off */
+	ACCEPT_FD_LIMIT = 1u << 1,  /* back-off: EMFILE/ENFILE or an unexpected accept error */
 	ACCEPT_CONGESTED = 1u << 2, /* every channel full: connections waiting in `pending` */
 	ACCEPT_STOPPED = 1u << 3,   /* shutting down */
 };

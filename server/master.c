@@ -218,12 +218,15 @@ static int spawn(struct master *m, unsigned i)
 
 	r = proc_spawn(worker_main, &args, keep, ELEMENTSOF(keep), &pid, &chfd);
 	if (r < 0) {
-		log_error("Failed to start worker.%u: %s", i, strerror(-r));
+		/* Retried every supervision pass: say so once, then every 10 s. */
+		if (w->spawn_failures++ % 40 == 0)
+			log_error("Failed to start worker.%u: %s (retrying)", i, strerror(-r));
 		atomic_store(&slot->state, WORKER_DEAD);
 		w->died_ms = now;
 		return r;
 	}
 	w->pid = pid;
+	w->spawn_failures = 0;
 	atomic_store(&slot->pid, pid);
 	r = channel_new(m->base, chfd, CH_MASK_MASTER, &master_channel_ops, w, NULL, &w->chan);
 	if (r < 0) {
