@@ -69,7 +69,8 @@ struct worker {
 	bool clock_pending;
 	uint32_t next_tick;
 	enum worker_mode mode;
-	bool got_shutdown_msg; /* the master's SHUTDOWN: nothing more comes after it */
+	unsigned sweep_failures; /* in a row, for rate-limited logging */
+	bool got_shutdown_msg;   /* the master's SHUTDOWN: nothing more comes after it */
 	uint64_t drain_deadline_ms;
 	size_t told_goodbye;
 	size_t cut_at_deadline;
@@ -128,8 +129,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		atomic_fetch_add(&w->slot->late_ticks, 1);
 	heartbeat(w, now);
 	r = world_sweep(w->env.world, w->shm, now);
-	if (r < 0)
+	if (r < 0 && w->sweep_failures++ % 100 == 0) /* every tick: do not flood the log */
 		log_warning("world sweep failed: %s", strerror(-r));
+	else if (r >= 0)
+		w->sweep_failures = 0;
 	arr = sessions_array(w->sessions, &n);
 	tick_run(w->tick, w->next_tick, now, arr, n);
 	atomic_fetch_add(&w->slot->ticks, 1);
