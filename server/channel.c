@@ -167,7 +167,8 @@ static int channel_read_one(struct channel *c)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		if (errno == ECONNRESET) {
-			/* The peer exited with messages of ours still unread: it is gone all the same. */
+			/* The peer exited with messages of ours still unread: it is gone all the
+			 * same. */
 			channel_fail(c, -EPIPE, "peer closed the channel");
 			return -1;
 		}
