@@ -276,6 +276,58 @@ static void world_owner_killed_mid_update(void **state)
 	tw_free(t);
 }
 
+/* A child killed in the middle of an expiry-heap update (two entries swapped, one dropped from
+ * the count): the world repair rebuilds the heap, and a full table still evicts the detached
+ * player closest to its deadline. */
+static void break_heap(struct tw *t, uint32_t unused, int fd)
+{
+	struct world *w = t->w;
+
+	(void)unused;
+	if (world_lock_world(w) < 0)
+		_exit(1);
+	uint32_t *h = wheap(w), first = h[0];
+	h[0] = h[w->ndetached - 1];
+	h[w->ndetached - 1] = first;
+	w->ndetached--;
+	hang(fd);
+}
+
+static void eight_players(struct arena_config *cfg)
+{
+	cfg->max_players = 8;
+}
+
+static void heap_owner_killed_mid_update(void **state)
+{
+	struct tw *t = tw_new(eight_players);
+	struct world_player_info info;
+	int fd;
+
+	alarm(DEADLINE_S);
+	for (uint32_t i = 0; i < 8; i++)
+		assert_int_equal(tw_attach(t, "p", NULL), i);
+	/* Deadlines fall with the index: entry 7 expires first, then 6, ... */
+	for (uint32_t i = 0; i < 8; i++)
+		assert_int_equal(world_player_detach(t->w, i, 10000 - 1000 * (uint64_t)i), 0);
+	world_take_repairs();
+	pid_t pid = spawn(t, break_heap, 0, &fd);
+	wait_ready(fd);
+	kill_child(pid);
+
+	assert_int_equal(world_player_attach(t->w, 0, 1, "new", NULL, 5000, &info), 0);
+	assert_int_equal(world_take_repairs(), 1);
+	assert_int_equal(info.pidx, 7);
+	assert_int_equal(world_check(t->w), 0);
+	for (uint32_t i = 7; i-- > 0;) {
+		assert_int_equal(world_player_attach(t->w, 0, 1, "new", NULL, 5000, &info), 0);
+		assert_int_equal(info.pidx, i);
+	}
+	assert_int_equal(world_player_attach(t->w, 0, 1, "new", NULL, 5000, &info), -ENOSPC);
+	alarm(0);
+	tw_free(t);
+}
+
 /* A child killed between the room section and the directory update of a join: the world
  * repair must drop the orphan seat it left behind. */
 static void orphan_seat(struct tw *t, uint32_t pidx, int fd)
@@ -330,6 +382,7 @@ int main(void)
 	    cmocka_unit_test(fault_injection_in_world_move),
 	    cmocka_unit_test(world_owner_killed_mid_update),
 	    cmocka_unit_test(join_interrupted_between_locks),
+	    cmocka_unit_test(heap_owner_killed_mid_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -533,12 +533,181 @@ static void player_table_full(struct arena_config *cfg)
 static void server_full(void **state)
 {
 	struct tw *t = tw_new(player_table_full);
-	struct world_player_info info;
+	struct world_player_info info, gone, more;
+	uint32_t p[3];
 
 	for (int i = 0; i < 3; i++)
-		tw_attach(t, "same-name", NULL);
+		p[i] = tw_attach(t, "same-name", i == 1 ? &gone : NULL);
 	assert_int_equal(world_player_attach(t->w, 0, 1, "more", NULL, 1000, &info), -ENOSPC);
 	assert_int_equal(world_player_attach(t->w, 0, 1, "", NULL, 1000, &info), -EINVAL);
+
+	/* A detached player makes room; then every entry is attached again: full. */
+	assert_int_equal(world_player_detach(t->w, p[1], 1000), 0);
+	assert_int_equal(world_player_attach(t->w, 0, 1, "more", NULL, 1100, &more), 0);
+	assert_int_equal(more.pidx, p[1]);
+	assert_int_equal(world_player_attach(t->w, 0, 1, "more2", NULL, 1200, &info), -ENOSPC);
+	/* The evicted player's token cannot resume it, and a fresh player finds no room either. */
+	assert_int_equal(world_player_attach(t->w, 0, 1, "same-name", gone.token, 1200, &info),
+	                 -ENOSPC);
+	assert_int_equal(world_check(t->w), 0);
+	tw_free(t);
+}
+
+static void four_players_gems(struct arena_config *cfg)
+{
+	all_gems(cfg);
+	cfg->max_players = 4;
+}
+
+static void full_table_evicts_earliest_deadline(void **state)
+{
+	struct tw *t = tw_new(four_players_gems);
+	struct world_player_info a, b, c, d, info;
+	struct world_room_info ri;
+	struct world_room_view v;
+	struct arena_leaderboard lb;
+	bool scored;
+
+	tw_attach(t, "ay", &a);
+	tw_attach(t, "bee", &b);
+	tw_attach(t, "cee", &c);
+	tw_attach(t, "dee", &d);
+	assert_int_equal(world_join(t->w, b.pidx, "keep", &ri), 0);
+	assert_int_equal(world_move(t->w, b.pidx, ri.x ? -1 : 1, 0, &scored), 0);
+	assert_true(scored);
+
+	/* Deadlines: a 31000, c 32000 (grace 30 s); b 8000, d 9000 (grace reloaded to 5 s). So b
+	 * expires first though it was neither the first to go nor the lowest entry. */
+	assert_int_equal(world_player_detach(t->w, a.pidx, 1000), 0);
+	assert_int_equal(world_player_detach(t->w, c.pidx, 2000), 0);
+	world_set_resume_grace(t->w, 5000);
+	assert_int_equal(world_player_detach(t->w, b.pidx, 3000), 0);
+	assert_int_equal(world_player_detach(t->w, d.pidx, 4000), 0);
+	/* b's room stays open for its resume. */
+	assert_int_equal(world_room_view(t->w, ri.room, &v), 0);
+	assert_int_equal(v.nplayers, 0);
+	assert_int_equal(world_check(t->w), 0);
+
+	/* The table is full of detached players: a new one takes b's entry. */
+	assert_int_equal(world_player_attach(t->w, 0, 1, "newbie", NULL, 5000, &info), 0);
+	assert_int_equal(info.resume, ARENA_RESUME_NONE);
+	assert_int_equal(info.pidx, b.pidx);
+	assert_int_not_equal(info.id, b.id);
+	assert_int_equal(info.score, 0);
+	/* The room b reserved closed with it; b's best score stays in the score table. */
+	assert_int_equal(world_room_view(t->w, ri.room, &v), -ENOENT);
+	assert_int_equal(world_leaderboard(t->w, 10, &lb), 0);
+	assert_int_equal(lb.n, 1);
+	assert_int_equal(lb.entries[0].name.len, 3);
+	assert_memory_equal(lb.entries[0].name.s, "bee", 3);
+	assert_int_equal(lb.entries[0].score, 1);
+	assert_int_equal(world_check(t->w), 0);
+
+	/* b's token, well within its grace, no longer resumes it: a fresh player, made by
+	 * evicting the next deadline (d). */
+	assert_int_equal(world_player_attach(t->w, 0, 1, "bee", b.token, 5000, &info), 0);
+	assert_int_equal(info.resume, ARENA_RESUME_EXPIRED);
+	assert_int_not_equal(info.id, b.id);
+	assert_int_equal(info.score, 0);
+	assert_int_equal(info.room, WORLD_NO_ROOM);
+	assert_int_equal(info.pidx, d.pidx);
+	/* Then a (31000) before c (32000). */
+	assert_int_equal(world_player_attach(t->w, 0, 1, "dee", d.token, 5000, &info), 0);
+	assert_int_equal(info.resume, ARENA_RESUME_EXPIRED);
+	assert_int_equal(info.pidx, a.pidx);
+	/* c was not evicted: it resumes. */
+	assert_int_equal(world_player_attach(t->w, 0, 1, "cee", c.token, 5000, &info), 0);
+	assert_int_equal(info.resume, ARENA_RESUME_OK);
+	assert_int_equal(info.id, c.id);
+	/* Every entry is attached to a live connection now. */
+	assert_int_equal(world_player_attach(t->w, 0, 1, "late", NULL, 5000, &info), -ENOSPC);
+	assert_int_equal(world_player_attach(t->w, 0, 1, "ay", a.token, 5000, &info), -ENOSPC);
+	tw_free(t);
+}
+
+#define HEAP_N 64
+
+static void sixty_four_players(struct arena_config *cfg)
+{
+	cfg->max_players = HEAP_N;
+}
+
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/* Many detaches with scattered deadlines, resumes out of the middle, re-detaches, a GC: the
+ * GC frees exactly the expired players, and evictions then go in deadline order. */
+static void evictions_follow_deadlines(void **state)
+{
+	struct tw *t = tw_new(sixty_four_players);
+	struct world_player_info pl[HEAP_N], info;
+	uint64_t deadline[HEAP_N];
+	bool detached[HEAP_N];
+	uint32_t seed = 7;
+
+	for (int i = 0; i < HEAP_N; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%d", i);
+		tw_attach(t, name, &pl[i]);
+		assert_int_equal(pl[i].pidx, (uint32_t)i);
+	}
+	/* Detach all in a scrambled order with random graces (several equal deadlines). */
+	for (int k = 0; k < HEAP_N; k++) {
+		uint32_t i = (uint32_t)(k * 37) % HEAP_N, grace = 1000 + lcg(&seed) % 40 * 1000;
+		uint64_t now = 2000 + (uint64_t)(lcg(&seed) % 4) * 1000;
+		world_set_resume_grace(t->w, grace);
+		assert_int_equal(world_player_detach(t->w, i, now), 0);
+		deadline[i] = now + grace;
+		detached[i] = true;
+	}
+	assert_int_equal(world_check(t->w), 0);
+	/* Resume every third from the middle of the heap; detach half of those again. */
+	for (int i = 0; i < HEAP_N; i += 3) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(world_player_attach(t->w, 0, 1, name, pl[i].token, 2500, &info),
+		                 0);
+		assert_int_equal(info.resume, ARENA_RESUME_OK);
+		detached[i] = false;
+		if (i % 2 == 0) {
+			uint32_t grace = 1000 + lcg(&seed) % 40 * 1000;
+			world_set_resume_grace(t->w, grace);
+			assert_int_equal(world_player_detach(t->w, (uint32_t)i, 2600), 0);
+			deadline[i] = 2600 + grace;
+			detached[i] = true;
+		}
+	}
+	assert_int_equal(world_check(t->w), 0);
+
+	/* The GC at 20000 frees exactly the detached players whose deadline has passed. */
+	unsigned expired = 0, left = 0;
+	for (int i = 0; i < HEAP_N; i++) {
+		expired += detached[i] && deadline[i] <= 20000;
+		left += detached[i] && deadline[i] > 20000;
+	}
+	assert_true(expired > 0 && left > 0);
+	assert_int_equal(world_sweep(t->w, NULL, 20000), 0);
+	for (unsigned k = 0; k < expired; k++) {
+		assert_int_equal(world_player_attach(t->w, 0, 1, "fresh", NULL, 20000, &info), 0);
+		assert_true(detached[info.pidx] && deadline[info.pidx] <= 20000);
+		detached[info.pidx] = false;
+	}
+	assert_int_equal(world_check(t->w), 0);
+
+	/* The table is full: each new player evicts the earliest deadline (ties: lowest entry). */
+	for (unsigned k = 0; k < left; k++) {
+		int want = -1;
+		for (int i = 0; i < HEAP_N; i++)
+			if (detached[i] && (want < 0 || deadline[i] < deadline[want]))
+				want = i;
+		assert_int_equal(world_player_attach(t->w, 0, 1, "fresh", NULL, 20000, &info), 0);
+		assert_int_equal(info.pidx, (uint32_t)want);
+		detached[want] = false;
+	}
+	assert_int_equal(world_player_attach(t->w, 0, 1, "fresh", NULL, 20000, &info), -ENOSPC);
 	tw_free(t);
 }
 
@@ -765,6 +934,8 @@ int main(void)
 	    cmocka_unit_test(resume_within_and_after_grace),
 	    cmocka_unit_test(zero_grace_frees_at_once),
 	    cmocka_unit_test(server_full),
+	    cmocka_unit_test(full_table_evicts_earliest_deadline),
+	    cmocka_unit_test(evictions_follow_deadlines),
 	    cmocka_unit_test(sweep_detaches_dead_owners),
 	    cmocka_unit_test(scores_export_import_roundtrip),
 	    cmocka_unit_test(leaderboard_eviction),

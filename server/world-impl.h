@@ -2,10 +2,10 @@
  *
  * The block starts with struct world (magic, geometry, table offsets, the world lock and the
  * counters it guards), followed by page-independent, 64-byte aligned tables addressed by index:
- * players, room directory entries, rooms (each with its own lock, seats, gems and chat ring),
- * the score table and its name hash. Nothing inside holds a pointer, so any process that maps
- * the block anywhere can use it. Which lock guards which field is written next to the field;
- * `_Atomic` fields are the few read without that lock.
+ * players, the expiry heap of detached players, room directory entries, rooms (each with its
+ * own lock, seats, gems and chat ring), the score table and its name hash. Nothing inside holds
+ * a pointer, so any process that maps the block anywhere can use it. Which lock guards which
+ * field is written next to the field; `_Atomic` fields are the few read without that lock.
  */
 #ifndef ARENA_WORLD_IMPL_H
 #define ARENA_WORLD_IMPL_H
@@ -18,7 +18,7 @@
 #include "world.h"
 
 #define WORLD_MAGIC        UINT64_C(0x31444c524f574e41) /* "ANWORLD1" little endian */
-#define WORLD_VERSION      1
+#define WORLD_VERSION      2
 #define WORLD_CHAT_RING    64 /* chat messages a room keeps */
 #define WORLD_NONE         UINT32_MAX
 #define WORLD_GC_PERIOD_MS 1000
@@ -43,6 +43,7 @@ struct wplayer {
 	uint32_t score;        /* authoritative while not seated (the seat has it otherwise) */
 	uint64_t expire_ms;    /* DETACHED: freed at this time */
 	uint32_t next_free;
+	uint32_t heap_pos; /* DETACHED: its index in the expiry heap */
 	uint8_t name_len;
 	char name[ARENA_NAME_MAX + 1];
 	uint8_t room_public; /* the last room joined, to re-create it on resume */
@@ -118,7 +119,8 @@ struct world {
 	uint32_t score_cap;
 	uint32_t hash_size;               /* power of two >= 2 * score_cap */
 	_Atomic uint32_t resume_grace_ms; /* follows reloads: world_set_resume_grace() */
-	uint64_t players_off, dirs_off, rooms_off, room_stride, chat_off, scores_off, hash_off;
+	uint64_t players_off, heap_off, dirs_off, rooms_off, room_stride, chat_off, scores_off,
+	    hash_off;
 	uint64_t seed;
 
 	struct arena_lock lock;
@@ -126,7 +128,7 @@ struct world {
 	uint32_t next_id;
 	uint32_t free_head;
 	uint32_t nattached;
-	uint32_t ndetached;
+	uint32_t ndetached; /* also the size of the expiry heap */
 	uint32_t nrooms_open;
 	uint32_t room_hwm; /* rooms at index >= room_hwm are all free */
 	uint32_t next_room_n;
@@ -144,6 +146,14 @@ struct world {
 static inline struct wplayer *wplayer(struct world *w, uint32_t i)
 {
 	return (struct wplayer *)((char *)w + w->players_off) + i;
+}
+
+/* The expiry heap: the pidx of every DETACHED player, a binary min-heap on (expire_ms, pidx)
+ * in entries [0, ndetached), so entry 0 is the next to expire (and the one a full table
+ * evicts). Guarded by the world lock. */
+static inline uint32_t *wheap(struct world *w)
+{
+	return (uint32_t *)((char *)w + w->heap_off);
 }
 
 static inline struct wroom_dir *wdir(struct world *w, uint32_t r)
@@ -184,6 +194,10 @@ static inline void wplayer_set_room(struct wplayer *p, uint32_t r)
 /* world.c: helpers for world-repair.c (world lock held). */
 bool world_str_valid(const char *s, size_t len, size_t max);
 void world_maybe_close(struct world *w, uint32_t r);
+/* Rebuild the expiry heap, and ndetached (its size), from the DETACHED players. */
+void world_heap_rebuild(struct world *w);
+/* Whether entry a of the heap may sit above entry b: a expires first (ties: lower pidx). */
+bool world_heap_before(struct world *w, uint32_t a, uint32_t b);
 
 /* world-repair.c: the repair function of the world lock. */
 int world_repair(void *arg);

@@ -1,12 +1,13 @@
 /* world-repair.c: repair of the world after a dead world-lock owner, and the invariant check.
  *
  * A world repair runs with the world lock held, when the previous owner died inside its
- * section. The player table is the authority: the free list, the counters and the directory's
- * member and resumable counts are rebuilt from it; then every room's seats are reconciled with
- * the players that say they sit there (taking each room lock in turn, which repairs the room
- * itself first if needed, room.c), rooms left empty are closed, and the score table is
- * repaired (scores.c). world_check() verifies every invariant the repairs restore, for tests
- * and self-checks; it takes the locks like any other user, so it repairs first if it must.
+ * section. The player table is the authority: the free list, the expiry heap of detached
+ * players, the counters and the directory's member and resumable counts are rebuilt from it; then
+ * every room's seats are reconciled with the players that say they sit there (taking each room lock
+ * in turn, which repairs the room itself first if needed, room.c), rooms left empty are closed, and
+ * the score table is repaired (scores.c). world_check() verifies every invariant the repairs
+ * restore, for tests and self-checks; it takes the locks like any other user, so it repairs first
+ * if it must.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ static void repair_players(struct world *w)
 			w->ndetached++;
 		}
 	}
+	world_heap_rebuild(w);
 }
 
 static void repair_directory(struct world *w)
@@ -196,6 +198,14 @@ static int check_players(struct world *w)
 	}
 	if (walked != nfree || nattached != w->nattached || ndetached != w->ndetached)
 		return -EUCLEAN;
+	/* The expiry heap holds each detached player once (heap_pos points back), in heap order. */
+	for (uint32_t i = 0; i < w->ndetached; i++) {
+		uint32_t pi = wheap(w)[i];
+		if (pi >= w->max_players || wplayer(w, pi)->state != WP_DETACHED ||
+		    wplayer(w, pi)->heap_pos != i ||
+		    (i > 0 && world_heap_before(w, pi, wheap(w)[(i - 1) / 2])))
+			return -EUCLEAN;
+	}
 	return 0;
 }
 

@@ -7,6 +7,11 @@
  * for play); join, leave and detach change both inside one world-lock section, taking the room
  * lock inside it (lock order: world, then at most one room).
  *
+ * Detached players (resumable for resume_grace) sit in a min-heap on their deadline, so the
+ * once-a-second GC frees the expired ones without scanning the table, and a HELLO that finds
+ * the table full evicts the detached player closest to its deadline in O(log n): a full table
+ * refuses a player only when every entry belongs to a live connection.
+ *
  * Locks are taken through world_lock_world()/world_lock_room(), which run the repairs of
  * world-repair.c and room.c when the previous owner died, and count them per process
  * (world_take_repairs) and in the world header.
@@ -63,6 +68,8 @@ static int layout(const struct arena_config *cfg, struct world *g)
 	size_t off = align_up(sizeof(struct world));
 	g->players_off = off;
 	off = align_up(off + (size_t)g->max_players * sizeof(struct wplayer));
+	g->heap_off = off;
+	off = align_up(off + (size_t)g->max_players * sizeof(uint32_t));
 	g->dirs_off = off;
 	off = align_up(off + (size_t)g->max_rooms * sizeof(struct wroom_dir));
 	g->chat_off = align_up(sizeof(struct wroom) + g->capacity * sizeof(struct wseat));
@@ -108,8 +115,10 @@ int world_init(void *mem, size_t size, const struct arena_config *cfg, uint64_t 
 		p->state = WP_FREE;
 		wplayer_set_room(p, WORLD_NONE);
 		p->next_free = i + 1 < w->max_players ? i + 1 : WORLD_NONE;
+		p->heap_pos = WORLD_NONE;
 	}
 	w->free_head = 0;
+	memset(wheap(w), 0, (size_t)w->max_players * sizeof(uint32_t));
 	memset((char *)w + w->dirs_off, 0, (size_t)w->max_rooms * sizeof(struct wroom_dir));
 	for (uint32_t i = 0; i < w->max_rooms; i++) {
 		struct wroom *rm = wroom(w, i);
@@ -293,6 +302,104 @@ static void unseat_player(struct world *w, uint32_t pidx, uint32_t r)
 	scores_update_locked(w, p->name, p->name_len, p->score);
 }
 
+/* ---- Expiry heap of detached players (world lock held) ----------------------------------- */
+
+bool world_heap_before(struct world *w, uint32_t a, uint32_t b)
+{
+	uint64_t ea = wplayer(w, a)->expire_ms, eb = wplayer(w, b)->expire_ms;
+
+	return ea < eb || (ea == eb && a < b);
+}
+
+static void heap_put(struct world *w, uint32_t pos, uint32_t pidx)
+{
+	wheap(w)[pos] = pidx;
+	wplayer(w, pidx)->heap_pos = pos;
+}
+
+static void heap_up(struct world *w, uint32_t pos)
+{
+	uint32_t *h = wheap(w), pidx = h[pos];
+
+	while (pos > 0) {
+		uint32_t parent = (pos - 1) / 2;
+		if (!world_heap_before(w, pidx, h[parent]))
+			break;
+		heap_put(w, pos, h[parent]);
+		pos = parent;
+	}
+	heap_put(w, pos, pidx);
+}
+
+static void heap_down(struct world *w, uint32_t pos)
+{
+	uint32_t *h = wheap(w), n = w->ndetached, pidx = h[pos];
+
+	for (;;) {
+		uint64_t child = 2 * (uint64_t)pos + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && world_heap_before(w, h[child + 1], h[child]))
+			child++;
+		if (!world_heap_before(w, h[child], pidx))
+			break;
+		heap_put(w, pos, h[child]);
+		pos = (uint32_t)child;
+	}
+	heap_put(w, pos, pidx);
+}
+
+void world_heap_rebuild(struct world *w)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < w->max_players; i++) {
+		if (wplayer(w, i)->state == WP_DETACHED)
+			heap_put(w, n++, i);
+		else
+			wplayer(w, i)->heap_pos = WORLD_NONE;
+	}
+	w->ndetached = n;
+	for (uint32_t i = n / 2; i-- > 0;)
+		heap_down(w, i);
+}
+
+/* The detached player closest to its deadline, or WORLD_NONE. */
+static uint32_t heap_top(struct world *w)
+{
+	uint32_t top = w->ndetached > 0 ? wheap(w)[0] : WORLD_NONE;
+
+	return top < w->max_players && wplayer(w, top)->state == WP_DETACHED ? top : WORLD_NONE;
+}
+
+/* p became DETACHED with its expire_ms set: count it and file it in the heap. */
+static void detached_add(struct world *w, uint32_t pidx)
+{
+	if (w->ndetached >= w->max_players)
+		return; /* only a damaged count; world_check() reports it */
+	uint32_t pos = w->ndetached++;
+
+	wheap(w)[pos] = pidx;
+	heap_up(w, pos);
+}
+
+/* p stops being DETACHED: uncount it and take it out of the heap. */
+static void detached_remove(struct world *w, uint32_t pidx)
+{
+	struct wplayer *p = wplayer(w, pidx);
+	uint32_t pos = p->heap_pos, *h = wheap(w);
+
+	p->heap_pos = WORLD_NONE;
+	if (w->ndetached == 0 || pos >= w->ndetached || h[pos] != pidx)
+		return; /* not filed: only a damaged table; world_check() reports it */
+	uint32_t last = h[--w->ndetached];
+	if (pos == w->ndetached)
+		return;
+	heap_put(w, pos, last);
+	heap_down(w, pos);
+	heap_up(w, wplayer(w, last)->heap_pos);
+}
+
 /* ---- Players ---------------------------------------------------------------------------- */
 
 static void free_player(struct world *w, uint32_t pidx)
@@ -301,7 +408,7 @@ static void free_player(struct world *w, uint32_t pidx)
 	uint32_t r = wplayer_room(p);
 
 	if (p->state == WP_DETACHED) {
-		w->ndetached--;
+		detached_remove(w, pidx);
 		if (r < w->max_rooms && wdir(w, r)->nresumable > 0)
 			wdir(w, r)->nresumable--;
 	} else if (p->state == WP_ATTACHED) {
@@ -310,6 +417,7 @@ static void free_player(struct world *w, uint32_t pidx)
 	memset(p, 0, sizeof(*p));
 	p->state = WP_FREE;
 	wplayer_set_room(p, WORLD_NONE);
+	p->heap_pos = WORLD_NONE;
 	p->next_free = w->free_head;
 	w->free_head = pidx;
 	if (r < w->max_rooms)
@@ -332,7 +440,7 @@ static void detach_player(struct world *w, uint32_t pidx, uint64_t now_ms)
 	p->state = WP_DETACHED;
 	p->expire_ms = now_ms + grace;
 	w->nattached--;
-	w->ndetached++;
+	detached_add(w, pidx);
 	if (r < w->max_rooms)
 		wdir(w, r)->nresumable++;
 }
@@ -404,14 +512,18 @@ int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char
 		struct wplayer *p = wplayer(w, pidx);
 		uint32_t r = wplayer_room(p);
 
+		detached_remove(w, pidx);
 		p->state = WP_ATTACHED;
 		p->owner_slot = slot;
 		p->owner_gen = gen;
-		w->ndetached--;
 		w->nattached++;
 		wplayer_set_room(p, WORLD_NONE);
 		resume_room(w, pidx, r);
 	} else {
+		/* A full table makes room by evicting the detached player closest to its deadline
+		 * (its token stops working; its best score is in the score table already). */
+		if (w->free_head == WORLD_NONE && heap_top(w) != WORLD_NONE)
+			free_player(w, heap_top(w));
 		if (w->free_head == WORLD_NONE) {
 			world_unlock_world(w);
 			return -ENOSPC;
@@ -420,6 +532,7 @@ int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char
 		struct wplayer *p = wplayer(w, pidx);
 		w->free_head = p->next_free;
 		memset(p, 0, sizeof(*p));
+		p->heap_pos = WORLD_NONE;
 		p->state = WP_ATTACHED;
 		p->id = w->next_id++;
 		if (w->next_id == 0)
@@ -493,14 +606,19 @@ int world_sweep(struct world *w, const struct shm_header *hdr, uint64_t now_ms)
 			atomic_store(&w->seen_deaths, seen);
 		return e;
 	}
-	for (uint32_t i = 0; i < w->max_players && (dead_scan || (gc && w->ndetached)); i++) {
+	for (uint32_t i = 0; dead_scan && i < w->max_players; i++) {
 		struct wplayer *p = wplayer(w, i);
 
-		if (dead_scan && p->state == WP_ATTACHED &&
-		    !shm_slot_alive(hdr, p->owner_slot, p->owner_gen))
+		if (p->state == WP_ATTACHED && !shm_slot_alive(hdr, p->owner_slot, p->owner_gen))
 			detach_player(w, i, now_ms);
-		if (gc && p->state == WP_DETACHED && p->expire_ms <= now_ms)
-			free_player(w, i);
+	}
+	/* The expired players are at the top of the heap; each round frees one (bounded anyway). */
+	for (uint32_t n = w->ndetached; gc && n > 0; n--) {
+		uint32_t top = heap_top(w);
+
+		if (top == WORLD_NONE || wplayer(w, top)->expire_ms > now_ms)
+			break;
+		free_player(w, top);
 	}
 	world_unlock_world(w);
 	return 0;
