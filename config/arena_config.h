@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#define ARENA_LISTEN_MAX    16
-#define ARENA_PATH_MAX      512
-#define ARENA_EX_CONFIG     78  /* sysexits.h EX_CONFIG */
-#define ARENA_DEFAULT_PORT  7777
+#define ARENA_LISTEN_MAX   16
+#define ARENA_PATH_MAX     512
+#define ARENA_EX_CONFIG    78 /* sysexits.h EX_CONFIG */
+#define ARENA_DEFAULT_PORT 7777
 
 enum arena_log_level {
 	ARENA_LOG_ERR = 3,
@@ -33,18 +33,18 @@ enum arena_log_level {
 struct arena_listen {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char text[64];                 /* as written, normalised: "127.0.0.1:7777", "[::1]:7777" */
+	char text[64]; /* as written, normalised: "127.0.0.1:7777", "[::1]:7777" */
 };
 
 struct arena_config {
 	/* [server] */
 	struct arena_listen listen[ARENA_LISTEN_MAX];
-	unsigned nlisten;              /* >= 1 */
-	unsigned workers;              /* 1..256; 0 in the file/flag means "number of CPUs" and is
-					* resolved by the loader, so this is never 0 after a load */
-	unsigned max_clients;          /* 1..1000000, total connections accepted and served */
-	unsigned max_clients_per_ip;   /* 1..1000000 */
-	unsigned backlog;              /* 1..65535 */
+	unsigned nlisten;            /* >= 1 */
+	unsigned workers;            /* 1..256; 0 in the file/flag means "number of CPUs" and is
+	                              * resolved by the loader, so this is never 0 after a load */
+	unsigned max_clients;        /* 1..1000000, total connections accepted and served */
+	unsigned max_clients_per_ip; /* 1..1000000 */
+	unsigned backlog;            /* 1..65535 */
 	enum arena_log_level log_level;
 	char state_dir[ARENA_PATH_MAX];
 	uint32_t drain_timeout_ms;     /* 100ms..10m */
@@ -65,15 +65,15 @@ struct arena_config {
 	unsigned flood_kick;           /* 1..1000000 dropped inputs in a row before BYE(flood) */
 
 	/* [game] */
-	unsigned tick_rate;            /* 1..100 Hz */
-	unsigned max_players;          /* 1..1000000: shared-memory player table size */
-	unsigned max_rooms;            /* 1..65535: room ids are u16 on the wire */
-	unsigned room_width;           /* 2..4096 */
-	unsigned room_height;          /* 2..4096 */
-	unsigned room_capacity;        /* 1..64 */
-	unsigned gems_per_room;        /* 0..32 */
-	uint32_t resume_grace_ms;      /* 0..1h */
-	unsigned leaderboard_size;     /* 1..100 */
+	unsigned tick_rate;        /* 1..100 Hz */
+	unsigned max_players;      /* 1..1000000: shared-memory player table size */
+	unsigned max_rooms;        /* 1..65535: room ids are u16 on the wire */
+	unsigned room_width;       /* 2..4096 */
+	unsigned room_height;      /* 2..4096 */
+	unsigned room_capacity;    /* 1..64 */
+	unsigned gems_per_room;    /* 0..32 */
+	uint32_t resume_grace_ms;  /* 0..1h */
+	unsigned leaderboard_size; /* 1..100 */
 
 	/* [testing]: honoured only by builds configured with -Dtest_faults=true */
 	bool fault_injection;
@@ -83,23 +83,23 @@ struct arena_config {
  * freshly read file. */
 enum arena_cli_action {
 	ARENA_CLI_RUN = 0,
-	ARENA_CLI_CHECK,               /* --check-config */
-	ARENA_CLI_VERSION,             /* --version */
-	ARENA_CLI_HELP,                /* --help */
+	ARENA_CLI_CHECK,   /* --check-config */
+	ARENA_CLI_VERSION, /* --version */
+	ARENA_CLI_HELP,    /* --help */
 };
 
 struct arena_cli {
 	enum arena_cli_action action;
 	char config_path[ARENA_PATH_MAX]; /* empty: no file, built-in defaults */
-	bool config_given;             /* -c was used (a missing file is then an error) */
+	bool config_given;                /* -c was used (a missing file is then an error) */
 	char listen[ARENA_LISTEN_MAX][64];
-	unsigned nlisten;              /* --listen given this many times (replaces file listen) */
-	int workers;                   /* --workers, -1 if not given */
-	bool foreground;               /* accepted for compatibility; arenad never daemonizes */
+	unsigned nlisten; /* --listen given this many times (replaces file listen) */
+	int workers;      /* --workers, -1 if not given */
+	bool foreground;  /* accepted for compatibility; arenad never daemonizes */
 };
 
 struct arena_config_error {
-	char text[512];                /* "arenad.conf:12: unknown key 'tick_rat' in [game]; ..." */
+	char text[512]; /* "arenad.conf:12: unknown key 'tick_rat' in [game]; ..." */
 };
 
 /* Fill *ret with the built-in defaults (listen 0.0.0.0:7777 and [::]:7777 is not assumed:
@@ -109,7 +109,7 @@ void arena_config_defaults(struct arena_config *ret);
 /* Parse argv into *ret_cli. Returns 0, or -EINVAL with err->text saying what was wrong and
  * that --help lists the options. Does not read the config file. */
 int arena_cli_parse(int argc, char **argv, struct arena_cli *ret_cli,
-		    struct arena_config_error *err);
+                    struct arena_config_error *err);
 
 /* Write the --help text. */
 void arena_cli_usage(FILE *out, const char *argv0);
@@ -119,12 +119,12 @@ void arena_cli_usage(FILE *out, const char *argv0);
  * -ENOENT/-EACCES for an unreadable file, ...) with err->text filled; *ret is untouched on
  * failure. */
 int arena_config_load(const struct arena_cli *cli, struct arena_config *ret,
-		      struct arena_config_error *err);
+                      struct arena_config_error *err);
 
 /* Load from an in-memory INI text (name is used in messages as the file name). For tests and
  * the fuzzer. Same contract as arena_config_load without flags. */
 int arena_config_load_string(const char *text, const char *name, struct arena_config *ret,
-			     struct arena_config_error *err);
+                             struct arena_config_error *err);
 
 /* Print the effective configuration as a valid INI file that loads back to the same values. */
 void arena_config_dump(const struct arena_config *cfg, FILE *out);

@@ -39,7 +39,7 @@ void arena_lock_set_wait_flag(_Atomic uint64_t *since_ms)
 }
 
 int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *arg,
-		       bool *ret_repaired)
+                       bool *ret_repaired)
 {
 	int r = pthread_mutex_trylock(&l->m);
 
@@ -49,8 +49,8 @@ int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *
 
 		if (lock_wait_flag) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			atomic_store(lock_wait_flag,
-				     (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1u);
+			atomic_store(lock_wait_flag, (uint64_t)ts.tv_sec * 1000u +
+			                                 (uint64_t)ts.tv_nsec / 1000000u + 1u);
 		}
 		r = pthread_mutex_lock(&l->m);
 		if (lock_wait_flag)

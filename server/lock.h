@@ -31,7 +31,7 @@ typedef int (*arena_lock_repair_fn)(void *arg);
  * ret_repaired is non-NULL), or a negative errno: -ENOTRECOVERABLE if a repair failed now or
  * earlier. On failure the lock is not held. */
 int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *arg,
-		       bool *ret_repaired);
+                       bool *ret_repaired);
 
 void arena_lock_release(struct arena_lock *l);
 

@@ -18,8 +18,7 @@
  * (corrupt, truncated, bad magic/version/CRC, invalid names). The whole image is validated
  * even when it holds more than max entries; then its first max are returned (persist_save
  * writes best first). Pure: for the fuzzer too. */
-int persist_parse(const void *buf, size_t len, struct world_score *out, size_t max,
-		  size_t *ret_n);
+int persist_parse(const void *buf, size_t len, struct world_score *out, size_t max, size_t *ret_n);
 
 /* Size in bytes of a state file image holding n entries. */
 size_t persist_image_size(size_t n);
@@ -36,6 +35,6 @@ int persist_save(const char *dir, const struct world_score *in, size_t n);
  * corrupt (it has then been renamed aside; its new path is in ret_aside, if non-NULL, of size
  * ARENA_PATH_MAX), or another -errno for I/O errors. */
 int persist_load(const char *dir, struct world_score *out, size_t max, size_t *ret_n,
-		 char *ret_aside);
+                 char *ret_aside);
 
 #endif /* ARENA_PERSIST_H */

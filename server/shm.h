@@ -38,8 +38,8 @@ enum worker_state {
 };
 
 struct worker_slot {
-	_Atomic uint32_t state;        /* enum worker_state */
-	_Atomic uint32_t gen;          /* bumped by the master each time the slot is (re)filled */
+	_Atomic uint32_t state; /* enum worker_state */
+	_Atomic uint32_t gen;   /* bumped by the master each time the slot is (re)filled */
 	_Atomic int32_t pid;
 	_Atomic uint64_t heartbeat_ms; /* CLOCK_MONOTONIC ms, stored by the worker's loop */
 	_Atomic uint32_t clients;      /* connections currently served */
@@ -52,14 +52,14 @@ struct worker_slot {
 	_Atomic uint64_t ctrunc;         /* SCM_RIGHTS messages that arrived truncated */
 	_Atomic uint64_t late_ticks;     /* ticks that started more than one period late */
 	_Atomic uint64_t ticks;
-	_Atomic uint64_t lock_wait_ms;   /* since when it waits for a world lock (0: not waiting) */
+	_Atomic uint64_t lock_wait_ms; /* since when it waits for a world lock (0: not waiting) */
 	uint8_t pad[16];
 };
 
 struct shm_header {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t nslots;               /* ARENA_WORKERS_MAX */
+	uint32_t nslots; /* ARENA_WORKERS_MAX */
 	uint64_t total_size;
 	uint64_t world_offset;
 	uint64_t world_size;

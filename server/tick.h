@@ -23,7 +23,7 @@ void tick_free(struct tick_ctx *t);
  * be closed by session_send() during the call (too slow); tick_run tolerates that: the core
  * defers freeing closed sessions until after tick_run returns. */
 void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
-	      size_t n);
+              size_t n);
 
 /* Chat messages this worker's recipients missed because they fell more than the room's ring
  * behind, since tick_new. */
