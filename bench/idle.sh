@@ -2,18 +2,18 @@
 # idle.sh: benchmark 3, 100,000 idle players in rooms: are they all held, and what does each
 # cost the daemon in userspace memory (target: <= 2 KiB per player)?
 #
-# The bots connect at RATE per second (default 5000) from 8 loopback source addresses in 8
+# The bots connect at RATE per second (default 2500) from 8 loopback source addresses in 8
 # load processes (the per-process fd limit is 20,000), join rooms by matchmaking and then only
 # keep the connection alive (a PING every 20 s). Memory is the sum over arenad's processes of
 # Pss from /proc/PID/smaps_rollup (proportional set size: the shared world is counted once, not
 # once per process), sampled before the first bot and again while all players are held; the
 # difference divided by the players is the cost per player. Rss is shown too (it counts the
 # shared mapping in every process). Kernel socket buffers are not userspace and not included.
-# Usage: bench/idle.sh [PLAYERS]   (default 100000; about a minute)
+# Usage: bench/idle.sh [PLAYERS]   (default 100000; about 80 seconds)
 source "$(dirname "$0")/lib.sh"
 
 n=${1:-100000}
-rate=${RATE:-5000}
+rate=${RATE:-2500}
 workers=${WORKERS:-8}
 procs=$(((n + 14999) / 15000))
 [ "$procs" -lt 1 ] && procs=1
@@ -32,7 +32,7 @@ rss0=$(mem_kib "$ARENAD_PID" Rss)
 
 json=$BENCH_TMP/idle.json
 run_bots "$json" --target "127.0.0.1:$port" --bots "$n" --procs "$procs" --source "$SOURCES" \
-	--connect-rate "$rate" --input-hz 0 --keepalive 20s --duration $((ramp + hold + 5)) &
+	--connect-rate "$rate" --connect-timeout 30s --input-hz 0 --keepalive 20s --duration $((ramp + hold + 5)) &
 bots_pid=$!
 BENCH_PIDS+=("$bots_pid")
 sleep $((ramp + hold))
