@@ -17,8 +17,9 @@
 #              asked again (every query identical), the daemon is stopped with SIGTERM (exit 0,
 #              no process left) and started again on the same state dir: the leaderboard must
 #              come back identical (persistence), then it is stopped again.
-# Assertions: the non-client fds of the whole process tree after settle == after warm-up
-# (exactly: see procstat.py for why this split needs no slack; the raw totals are printed too);
+# Assertions: the non-client fds of the whole process tree after settle <= after warm-up (no
+# growth; a warm-up sample under churn can catch a connection in hand-over or closing, which
+# counts as non-client, so it may be higher; the raw totals are printed too);
 # idle fds after the bots left == idle fds before they came (exactly); RSS after settle within
 # 10% of RSS after warm-up; bots' errors only of the kinds a killed worker explains, bounded by
 # what the victims held; leaderboard consistent every time it is asked (lb-check); no
@@ -333,10 +334,11 @@ say "final: $final"
 lb final
 check $? "leaderboard consistent at the end of the chaos, no score went down"
 
-# fds: the part that does not depend on the clients connected must be exactly as after warm-up.
+# fds: the part that does not depend on the clients connected must not grow past warm-up; the
+# exact no-leak check is the idle comparison once the bots have left, below.
 b_other=$(field other_fds "$base")
 f_other=$(field other_fds "$final")
-check $((b_other != f_other)) "non-client fds of master + workers: $f_other after the chaos == $b_other after warm-up (totals with clients: $(field fds "$final") vs $(field fds "$base"))"
+check $((f_other > b_other)) "non-client fds of master + workers: $f_other after the chaos <= $b_other after warm-up (totals with clients: $(field fds "$final") vs $(field fds "$base"))"
 b_rss=$(field rss_kb "$base")
 f_rss=$(field rss_kb "$final")
 if [ $sanitized = 1 ]; then
