@@ -78,7 +78,7 @@ start_arenad() {
 	for kv in "$@"; do
 		k=${kv%%=*}
 		case $k in
-		max_payload | handshake_timeout | idle_timeout | output_buffer | input_rate | input_burst | chat_rate | chat_burst | flood_kick)
+		max_payload | handshake_timeout | idle_timeout | output_buffer | input_rate | input_burst | chat_rate | chat_burst | request_rate | request_burst | flood_kick)
 			limits+="$k = ${kv#*=}"$'\n' ;;
 		tick_rate | max_players | max_rooms | room_width | room_height | room_capacity | gems_per_room | resume_grace | leaderboard_size)
 			game+="$k = ${kv#*=}"$'\n' ;;

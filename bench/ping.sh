@@ -28,7 +28,7 @@ for conns in 50 1000; do
 	for rep in $(seq "$repeat"); do
 		port=$(free_port)
 		start_arenad "$port" "$workers" max_clients=100000 max_clients_per_ip=100000 \
-			max_players=100000 idle_timeout=10m
+			max_players=100000 idle_timeout=10m request_rate=1000 request_burst=10000
 		run_bots "$BENCH_TMP/arenad-$conns-$rep.json" --target "127.0.0.1:$port" "${common[@]}"
 		stop_pid "$ARENAD_PID"
 		port=$(free_port)

@@ -62,6 +62,8 @@ struct arena_config {
 	unsigned input_burst;          /* 1..10000 bucket depth */
 	unsigned chat_rate;            /* 1..1000 CHAT per 10 seconds */
 	unsigned chat_burst;           /* 1..1000 */
+	unsigned request_rate;         /* 1..1000 JOIN/LEAVE/LEADERBOARD_REQ/PING per second */
+	unsigned request_burst;        /* 1..10000 */
 	unsigned flood_kick;           /* 1..1000000 dropped inputs in a row before BYE(flood) */
 
 	/* [game] */

@@ -52,6 +52,8 @@ const struct key_def cfg_keys[] = {
     KEY("limits", input_burst, KT_UINT, 1, 10000),
     KEY("limits", chat_rate, KT_UINT, 1, 1000),
     KEY("limits", chat_burst, KT_UINT, 1, 1000),
+    KEY("limits", request_rate, KT_UINT, 1, 1000),
+    KEY("limits", request_burst, KT_UINT, 1, 10000),
     KEY("limits", flood_kick, KT_UINT, 1, 1000000),
 
     KEY("game", tick_rate, KT_UINT, 1, 100),
@@ -108,6 +110,8 @@ void arena_config_defaults(struct arena_config *ret)
 	ret->input_burst = 40;
 	ret->chat_rate = 5;
 	ret->chat_burst = 5;
+	ret->request_rate = 10;
+	ret->request_burst = 20;
 	ret->flood_kick = 200;
 
 	ret->tick_rate = 20;

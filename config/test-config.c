@@ -141,6 +141,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.input_burst, 40);
 	assert_int_equal(c.chat_rate, 5);
 	assert_int_equal(c.chat_burst, 5);
+	assert_int_equal(c.request_rate, 10);
+	assert_int_equal(c.request_burst, 20);
 	assert_int_equal(c.flood_kick, 200);
 	assert_int_equal(c.tick_rate, 20);
 	assert_int_equal(c.max_players, 20000);
@@ -318,6 +320,13 @@ static void test_durations_and_sizes_in_file(void **state)
 	expect_error("[limits]\noutput_buffer = 65537k\n", -ERANGE, "t.conf:2:", "4k..64m", NULL);
 	expect_error("[limits]\noutput_buffer = 1g\n", -EINVAL, "t.conf:2:", "output_buffer",
 	             "suffix k or m", NULL);
+	expect_error("[limits]\nrequest_rate = 0\n", -ERANGE, "t.conf:2:", "request_rate",
+	             "1..1000", NULL);
+	expect_error("[limits]\nrequest_rate = 1001\n", -ERANGE, "t.conf:2:", "request_rate", NULL);
+	expect_error("[limits]\nrequest_burst = 0\n", -ERANGE, "t.conf:2:", "request_burst",
+	             "1..10000", NULL);
+	expect_error("[limits]\nrequest_burst = 10001\n", -ERANGE, "t.conf:2:", "request_burst",
+	             NULL);
 	expect_error("[game]\nresume_grace = 2h\n", -ERANGE, "t.conf:2:", "resume_grace", "0s..1h",
 	             NULL);
 }
@@ -894,13 +903,15 @@ static void test_dump_round_trip(void **state)
 	        "crash_window = 1h\nsave_interval = 61\n"
 	        "[limits]\nmax_payload = 8192\nhandshake_timeout = 100ms\nidle_timeout = 3599s\n"
 	        "output_buffer = 5000\ninput_rate = 1\ninput_burst = 10000\nchat_rate = 1000\n"
-	        "chat_burst = 1\nflood_kick = 1000000\n"
+	        "chat_burst = 1\nrequest_rate = 1000\nrequest_burst = 1\nflood_kick = 1000000\n"
 	        "[game]\ntick_rate = 100\nmax_players = 64\nmax_rooms = 1\nroom_width = 4096\n"
 	        "room_height = 2\nroom_capacity = 64\ngems_per_room = 0\nresume_grace = 0\n"
 	        "leaderboard_size = 100\n[testing]\nfault_injection = on\n",
 	        &c);
 	assert_int_equal(c.idle_timeout_ms, 3599000);
 	assert_int_equal(c.output_buffer, 5000);
+	assert_int_equal(c.request_rate, 1000);
+	assert_int_equal(c.request_burst, 1);
 	round_trip(&c);
 
 	/* a full list of long IPv6 addresses needs continuation lines in the dump */

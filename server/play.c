@@ -1,11 +1,14 @@
 /* play.c: a welcomed session's game messages: JOIN, LEAVE, MOVE, CHAT, LEADERBOARD_REQ.
  *
  * MOVE and CHAT are first charged to per-session token buckets (session.h): MOVE at input_rate
- * per second with depth input_burst, CHAT at chat_rate per 10 s with depth chat_burst. Rates are
- * read from the current configuration on every refill, so a reload applies at once. A dropped
- * message is counted in the worker's scoreboard; MOVE drops are answered with ERROR(rate
- * limited) at most once a second and, after flood_kick of them in a row, BYE(flood); CHAT drops
- * are answered every time (each is a human action the sender should know was lost). Everything
+ * per second with depth input_burst, CHAT at chat_rate per 10 s with depth chat_burst. JOIN,
+ * LEAVE, LEADERBOARD_REQ and (through play_request(), called by session.c) PING share a third
+ * bucket, request_rate per second with depth request_burst. Rates are read from the current
+ * configuration on every refill, so a reload applies at once. A dropped message is counted in
+ * the worker's scoreboard; MOVE and request drops are answered with ERROR(rate limited) at most
+ * once a second (one period for both) and, after flood_kick of them in a row (MOVE and requests
+ * counted apart), BYE(flood); CHAT drops are answered every time (each is a human action the
+ * sender should know was lost). Everything
  * else is applied through world.h and answered with JOINED, LEFT, LEADERBOARD or a non-fatal
  * ERROR. The session's `room` mirrors the world: it is set from what the world answered.
  */
@@ -28,6 +31,7 @@ static void refill(struct session *s, uint64_t now_ms)
 
 		s->move_tokens += dt * cfg->input_rate / 1000.0;
 		s->chat_tokens += dt * cfg->chat_rate / 10000.0;
+		s->req_tokens += dt * cfg->request_rate / 1000.0;
 		s->bucket_ms = now_ms;
 	}
 	/* Also clamps after a reload that made the bursts smaller. */
@@ -35,20 +39,25 @@ static void refill(struct session *s, uint64_t now_ms)
 		s->move_tokens = cfg->input_burst;
 	if (s->chat_tokens > cfg->chat_burst)
 		s->chat_tokens = cfg->chat_burst;
+	if (s->req_tokens > cfg->request_burst)
+		s->req_tokens = cfg->request_burst;
 }
 
+enum bucket { B_MOVE, B_CHAT, B_REQUEST };
+
 /* A message was dropped by a rate limit. Returns 0, or a negative errno if the session closed. */
-static int dropped(struct session *s, uint64_t now_ms, bool is_chat)
+static int dropped(struct session *s, uint64_t now_ms, enum bucket b)
 {
 	const struct arena_config *cfg = s->env->cfg;
+	uint32_t *row = b == B_MOVE ? &s->dropped_in_row : &s->req_dropped_in_row;
 
 	if (s->env->stats)
 		atomic_fetch_add_explicit(&s->env->stats->inputs_dropped, 1, memory_order_relaxed);
-	if (is_chat)
+	if (b == B_CHAT)
 		return session_error(s, ARENA_ERR_RATE_LIMITED, "chat rate limited");
-	s->dropped_in_row++;
-	if (s->dropped_in_row >= cfg->flood_kick) {
-		session_bye(s, ARENA_BYE_FLOOD, "input flood");
+	(*row)++;
+	if (*row >= cfg->flood_kick) {
+		session_bye(s, ARENA_BYE_FLOOD, b == B_MOVE ? "input flood" : "request flood");
 		return -ECONNRESET;
 	}
 	if (s->rate_err_ms && now_ms - s->rate_err_ms < RATE_ERROR_PERIOD_MS)
@@ -57,20 +66,29 @@ static int dropped(struct session *s, uint64_t now_ms, bool is_chat)
 	return session_error(s, ARENA_ERR_RATE_LIMITED, "rate limited");
 }
 
-/* Charge one MOVE or CHAT to its bucket. 1 = go on, 0 = dropped, < 0 = session closed. */
-static int charge(struct session *s, uint64_t now_ms, bool is_chat)
+/* Charge one message to its bucket. 1 = go on, 0 = dropped, < 0 = session closed. */
+static int charge(struct session *s, uint64_t now_ms, enum bucket b)
 {
-	double *tokens = is_chat ? &s->chat_tokens : &s->move_tokens;
+	double *tokens = b == B_MOVE   ? &s->move_tokens
+	                 : b == B_CHAT ? &s->chat_tokens
+	                               : &s->req_tokens;
 
 	refill(s, now_ms);
 	if (*tokens < 1.0) {
-		int r = dropped(s, now_ms, is_chat);
+		int r = dropped(s, now_ms, b);
 		return r < 0 ? r : 0;
 	}
 	*tokens -= 1.0;
-	if (!is_chat)
+	if (b == B_MOVE)
 		s->dropped_in_row = 0;
+	else if (b == B_REQUEST)
+		s->req_dropped_in_row = 0;
 	return 1;
+}
+
+int play_request(struct session *s, uint64_t now_ms)
+{
+	return charge(s, now_ms, B_REQUEST);
 }
 
 static int send_joined(struct session *s, const struct world_room_info *info)
@@ -115,8 +133,10 @@ int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
 	s->sent_ms = 0;
 	s->move_tokens = cfg->input_burst;
 	s->chat_tokens = cfg->chat_burst;
+	s->req_tokens = cfg->request_burst;
 	s->bucket_ms = now_ms;
 	s->dropped_in_row = 0;
+	s->req_dropped_in_row = 0;
 	s->rate_err_ms = 0;
 	if (room == WORLD_NO_ROOM || world_player_room(s->env->world, s->pidx, &info) < 0)
 		return 0;
@@ -216,17 +236,20 @@ int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
 
 	switch (m->type) {
 	case ARENA_JOIN:
-		return on_join(s, &m->u.join);
+		r = charge(s, now_ms, B_REQUEST);
+		return r <= 0 ? r : on_join(s, &m->u.join);
 	case ARENA_LEAVE:
-		return on_leave(s);
+		r = charge(s, now_ms, B_REQUEST);
+		return r <= 0 ? r : on_leave(s);
 	case ARENA_MOVE:
-		r = charge(s, now_ms, false);
+		r = charge(s, now_ms, B_MOVE);
 		return r <= 0 ? r : on_move(s, &m->u.move);
 	case ARENA_CHAT:
-		r = charge(s, now_ms, true);
+		r = charge(s, now_ms, B_CHAT);
 		return r <= 0 ? r : on_chat(s, &m->u.chat);
 	case ARENA_LEADERBOARD_REQ:
-		return on_leaderboard(s);
+		r = charge(s, now_ms, B_REQUEST);
+		return r <= 0 ? r : on_leaderboard(s);
 	default:
 		return 0; /* not a game message: the core handles HELLO and PING */
 	}

@@ -540,6 +540,8 @@ static void handle_message(struct session *s, const struct arena_msg *m, uint64_
 	case ARENA_PING: {
 		struct arena_msg pong;
 
+		if (play_request(s, now) <= 0)
+			return;
 		memset(&pong, 0, sizeof(pong));
 		pong.type = ARENA_PONG;
 		pong.u.ping.stamp = m->u.ping.stamp;

@@ -43,17 +43,19 @@ struct session {
 	char name[ARENA_NAME_MAX + 1];
 
 	/* game: maintained by play.c and tick.c */
-	uint32_t room;           /* WORLD_NO_ROOM in the lobby */
-	uint32_t ack_seq;        /* last MOVE seq processed */
-	uint64_t chat_cursor;    /* next chat sequence to deliver from the room ring */
-	uint64_t sent_version;   /* room version in the last SNAPSHOT sent */
-	uint32_t sent_ack;       /* ack_seq in the last SNAPSHOT sent */
-	uint64_t sent_ms;        /* when the last SNAPSHOT was sent */
-	double move_tokens;      /* input token bucket */
-	double chat_tokens;      /* chat token bucket */
-	uint64_t bucket_ms;      /* last refill */
-	uint32_t dropped_in_row; /* inputs dropped in a row, for BYE(flood) */
-	uint64_t rate_err_ms;    /* when the last ERROR(rate limited) for MOVE was sent */
+	uint32_t room;               /* WORLD_NO_ROOM in the lobby */
+	uint32_t ack_seq;            /* last MOVE seq processed */
+	uint64_t chat_cursor;        /* next chat sequence to deliver from the room ring */
+	uint64_t sent_version;       /* room version in the last SNAPSHOT sent */
+	uint32_t sent_ack;           /* ack_seq in the last SNAPSHOT sent */
+	uint64_t sent_ms;            /* when the last SNAPSHOT was sent */
+	double move_tokens;          /* input token bucket */
+	double chat_tokens;          /* chat token bucket */
+	double req_tokens;           /* request (JOIN, LEAVE, LEADERBOARD_REQ, PING) token bucket */
+	uint64_t bucket_ms;          /* last refill */
+	uint32_t dropped_in_row;     /* inputs dropped in a row, for BYE(flood) */
+	uint32_t req_dropped_in_row; /* requests dropped in a row, for BYE(flood) */
+	uint64_t rate_err_ms; /* when the last ERROR(rate limited) for MOVE or a request was sent */
 };
 
 /* Queue one encoded frame for the client. Returns 0, or -ENOBUFS when the client's pending

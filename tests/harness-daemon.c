@@ -59,6 +59,8 @@ static const struct {
     {"input_burst", "limits"},
     {"chat_rate", "limits"},
     {"chat_burst", "limits"},
+    {"request_rate", "limits"},
+    {"request_burst", "limits"},
     {"flood_kick", "limits"},
     {"tick_rate", "game"},
     {"max_players", "game"},
@@ -558,8 +560,16 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 	if (d->notify_fd < 0 || bind(d->notify_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		h_bail("notify socket %s: %s", d->notify_path, strerror(errno));
 
+	/* The request limit is raised so that the pingers (20 PINGs a second) are never limited;
+	 * the request-flood scenario sets its own. */
 	static const char *const defaults[] = {
-	    "workers=4", "max_clients=10000", "max_clients_per_ip=10000", "log_level=info", NULL,
+	    "workers=4",
+	    "max_clients=10000",
+	    "max_clients_per_ip=10000",
+	    "log_level=info",
+	    "request_rate=1000",
+	    "request_burst=10000",
+	    NULL,
 	};
 	for (size_t i = 0; defaults[i]; i++)
 		kv_set(d, defaults[i]);
