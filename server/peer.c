@@ -1,7 +1,10 @@
 /* peer.c: client address keys and the per-address connection table; see peer.h.
  *
  * The table is a chained hash keyed by (family, address, slot) with SipHash-2-4 under a random
- * 128-bit key, doubled when it holds more entries than buckets. It lives in the master only and
+ * 128-bit key, doubled when it holds more entries than buckets. The address in a key is the
+ * IPv4 address, or the /64 prefix of an IPv6 address (the interface half zeroed): one site or
+ * host usually gets a whole /64, so counting full IPv6 addresses would let it open a fresh
+ * address per connection. It lives in the master only and
  * is touched from the master's single-threaded event loop, so there is no locking.
  */
 #include "peer.h"
@@ -184,6 +187,14 @@ void peer_table_free(struct peer_table *t)
 	free(t);
 }
 
+/* The part of p's address the table counts by: all of IPv4, the /64 prefix of IPv6. */
+static void key_addr(const struct peer_addr *p, uint8_t ret[16])
+{
+	memcpy(ret, p->addr, 16);
+	if (p->family == AF_INET6)
+		memset(ret + 8, 0, 8);
+}
+
 static size_t bucket_of(const struct peer_table *t, uint16_t family, const uint8_t addr[16],
                         uint16_t slot)
 {
@@ -197,11 +208,14 @@ static size_t bucket_of(const struct peer_table *t, uint16_t family, const uint8
 
 static struct peer_entry **find(struct peer_table *t, const struct peer_addr *p, uint16_t slot)
 {
-	struct peer_entry **pe = &t->buckets[bucket_of(t, p->family, p->addr, slot)];
+	uint8_t k[16];
+	struct peer_entry **pe;
 
+	key_addr(p, k);
+	pe = &t->buckets[bucket_of(t, p->family, k, slot)];
 	for (; *pe; pe = &(*pe)->next)
 		if ((*pe)->slot == slot && (*pe)->family == p->family &&
-		    memcmp((*pe)->addr, p->addr, 16) == 0)
+		    memcmp((*pe)->addr, k, 16) == 0)
 			return pe;
 	return pe; /* points at the terminating NULL: where a new entry goes */
 }
@@ -254,7 +268,7 @@ static int bump(struct peer_table *t, const struct peer_addr *p, uint16_t slot)
 		return -ENOMEM;
 	e->family = p->family;
 	e->slot = slot;
-	memcpy(e->addr, p->addr, 16);
+	key_addr(p, e->addr);
 	e->count = 1;
 	*pe = e;
 	t->nentries++;

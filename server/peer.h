@@ -5,7 +5,8 @@
  * seen on dual-stack sockets) are folded to plain IPv4 so a client counts once whatever
  * socket it came in on.
  *
- * The peer table counts open connections per source address for max_clients_per_ip. Each
+ * The peer table counts open connections per source address for max_clients_per_ip: per IPv4
+ * address, and per /64 prefix for IPv6 (every address of one /64 counts as the same client). Each
  * connection is counted twice: once under its address (the total checked against the cap) and
  * once under (address, worker slot), so when a worker dies every connection it held can be
  * released at once without the worker's help. Buckets are chosen by SipHash-2-4 with a random
@@ -44,7 +45,8 @@ int peer_table_new(struct peer_table **ret);
 /* Free the table (NULL is fine). */
 void peer_table_free(struct peer_table *t);
 
-/* Open connections from the address of p (any port, any worker). */
+/* Open connections from the address of p (any port, any worker; for IPv6, any address of p's
+ * /64). */
 unsigned peer_table_count(const struct peer_table *t, const struct peer_addr *p);
 
 /* Count one more connection from p, held by worker slot `slot`. 0 or -ENOMEM (nothing counted). */

@@ -2,7 +2,7 @@
  *
  * The table is what enforces max_clients_per_ip and max_clients in the master, and what gives
  * a dead worker's connections back, so the tests check exact counts through adds, removes,
- * slot releases, table growth, and unknown removals.
+ * slot releases, table growth, unknown removals, and the grouping of IPv6 clients by /64.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,6 +104,51 @@ static void test_counts(void **state)
 	peer_table_free(t);
 }
 
+/* IPv6 clients count per /64: any interface id of one prefix is the same client, the next
+ * prefix is another; an IPv4-mapped address counts as its IPv4 address, not as an IPv6 /64. */
+static void test_ipv6_prefix(void **state)
+{
+	struct peer_table *t = NULL;
+	struct peer_addr a = v6("2001:db8:1:2::1", 1000);
+	struct peer_addr b = v6("2001:db8:1:2:ffff:ffff:ffff:ffff", 1001);
+	struct peer_addr c = v6("2001:db8:1:2:dead:beef:0:7", 1002);
+	struct peer_addr other = v6("2001:db8:1:3::1", 1000);
+	struct peer_addr mapped = v6("::ffff:10.0.0.1", 1000), plain = v4("10.0.0.1", 2000);
+	struct peer_addr near4 = v4("10.0.0.2", 1000);
+	char buf[PEER_TEXT_MAX];
+
+	assert_int_equal(peer_table_new(&t), 0);
+	assert_int_equal(peer_table_add(t, &a, 0), 0);
+	assert_int_equal(peer_table_add(t, &b, 1), 0);
+	assert_int_equal(peer_table_add(t, &c, 1), 0);
+	assert_int_equal(peer_table_count(t, &a), 3);
+	assert_int_equal(peer_table_count(t, &b), 3);
+	assert_int_equal(peer_table_count(t, &other), 0);
+	assert_int_equal(peer_table_add(t, &other, 0), 0);
+	assert_int_equal(peer_table_count(t, &other), 1);
+	assert_int_equal(peer_table_count(t, &c), 3);
+
+	/* Logs still show the full address. */
+	assert_string_equal(peer_format(&c, buf), "[2001:db8:1:2:dead:beef:0:7]:1002");
+
+	/* IPv4 (mapped or not) keeps whole addresses. */
+	assert_int_equal(peer_table_add(t, &mapped, 0), 0);
+	assert_int_equal(peer_table_add(t, &plain, 1), 0);
+	assert_int_equal(peer_table_count(t, &plain), 2);
+	assert_int_equal(peer_table_count(t, &near4), 0);
+
+	/* A connection may be removed by another address of its /64; slot release settles the
+	 * prefix's total. */
+	assert_int_equal(peer_table_remove(t, &b, 0), 0); /* added as a, same /64, same slot */
+	assert_int_equal(peer_table_count(t, &a), 2);
+	assert_int_equal(peer_table_release_slot(t, 1), 3); /* b, c and plain */
+	assert_int_equal(peer_table_count(t, &c), 0);
+	assert_int_equal(peer_table_count(t, &mapped), 1);
+	assert_int_equal(peer_table_count(t, &other), 1);
+	assert_int_equal(peer_table_total(t), 2);
+	peer_table_free(t);
+}
+
 /* Many addresses over many slots: growth keeps every count; releasing every slot empties it. */
 static void test_many(void **state)
 {
@@ -152,6 +197,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_ipv6_prefix),
 	    cmocka_unit_test(test_many),
 	};
 
