@@ -19,6 +19,7 @@ port=$(free_port)
 start_arenad "$port" "$workers" max_clients=$((n + 1000)) max_clients_per_ip=$n \
 	max_players=$((n + 1000)) max_rooms=$((n / 16 + 100)) idle_timeout=10m
 json=$BENCH_TMP/drain.json
+wait_quiet
 say "arena-bots --target 127.0.0.1:$port --bots $n --procs 2 --source $SOURCES --connect-rate 5000 --connect-timeout 30s --input-hz 1 --duration 120 --json $json"
 "$BOTS" --target "127.0.0.1:$port" --bots "$n" --procs 2 --source "$SOURCES" \
 	--connect-rate 5000 --connect-timeout 30s --input-hz 1 --duration 120 --json "$json" \

@@ -23,6 +23,7 @@ bench_build
 say "machine: $(machine_facts)"
 check_quiet
 
+wait_quiet
 port=$(free_port)
 start_arenad "$port" "$workers" max_clients=$((n + 1000)) max_clients_per_ip=$n \
 	max_players=$((n + 1000)) max_rooms=$((n / 16 + 1000)) idle_timeout=10m
@@ -31,7 +32,7 @@ pss0=$(mem_kib "$ARENAD_PID" Pss)
 rss0=$(mem_kib "$ARENAD_PID" Rss)
 
 json=$BENCH_TMP/idle.json
-run_bots "$json" --target "127.0.0.1:$port" --bots "$n" --procs "$procs" --source "$SOURCES" \
+BENCH_WAIT_QUIET=0 run_bots "$json" --target "127.0.0.1:$port" --bots "$n" --procs "$procs" --source "$SOURCES" \
 	--connect-rate "$rate" --connect-timeout 30s --input-hz 0 --keepalive 20s --duration $((ramp + hold + 5)) &
 bots_pid=$!
 BENCH_PIDS+=("$bots_pid")

@@ -134,6 +134,7 @@ stop_pid() {
 run_bots() {
 	local json=$1
 	shift
+	wait_quiet
 	say "arena-bots $* --json $json"
 	"$BOTS" "$@" --json "$json" --quiet >"$json.txt" 2>&1
 	BOTS_RC=$?
@@ -198,6 +199,21 @@ check_quiet() {
 		say "WARNING: other work is running ($busy% CPU busy) and will distort these results"
 		say "WARNING: (the benchmarks need the machine to themselves)"
 	fi
+}
+
+# wait_quiet: with BENCH_WAIT_QUIET=1, wait (10 minutes at most) until the CPUs are at most 10%
+# busy before a run, for machines shared with other work. A no-op otherwise.
+wait_quiet() {
+	[ "${BENCH_WAIT_QUIET:-0}" = 1 ] || return 0
+	local busy waited=0
+	while :; do
+		busy=$(cpu_busy 2)
+		[ "$busy" -le 10 ] && break
+		waited=$((waited + 2))
+		[ "$waited" -ge 600 ] && { say "still $busy% busy after 10 minutes; running anyway"; break; }
+	done
+	[ "$waited" -gt 0 ] && say "waited ${waited}s for the machine to quieten ($busy% busy)"
+	return 0
 }
 
 # calc EXPR: arithmetic in Python (floats), printed.
