@@ -18,6 +18,10 @@
  * lazily: it fires at the old deadline and re-arms from the last frame's time, so busy sessions
  * do not touch the timer heap per frame), the close deadline while closing, and a short poll
  * while lingering. See sessions.h for the state diagram.
+ *
+ * The one info line per kicked client goes through a per-worker budget (kicklog.h): past
+ * KICKLOG_LINES_PER_SEC in a second the kicks are only counted, and sessions_log_flush(), called
+ * from the worker's heartbeat, logs one summary line for them when the second is over.
  */
 #include "session.h"
 
@@ -32,6 +36,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "kicklog.h"
 #include "log.h"
 #include "play.h"
 #include "sessions.h"
@@ -275,6 +280,27 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 static void queue_bye(struct session *s, enum arena_bye_reason reason, const char *text);
 
+static struct kicklog kick_log; /* the worker is single-threaded: one budget per process */
+
+void sessions_log_flush(uint64_t now_ms)
+{
+	char line[256];
+
+	if (kicklog_flush(&kick_log, now_ms, line, sizeof(line)))
+		log_info("%s", line);
+}
+
+/* Whether the line for a client kicked for `reason` may be logged now (a due summary first). */
+static bool kick_line_admitted(enum arena_bye_reason reason)
+{
+	uint64_t now = arena_now_ms();
+
+	if (!log_enabled(ARENA_LOG_INFO))
+		return false;
+	sessions_log_flush(now);
+	return kicklog_admit(&kick_log, reason, now);
+}
+
 /* The client cannot keep up: drop its queue (keeping the stream whole), queue BYE(too slow)
  * and close. The session stops growing at once; the few bytes left get the usual short
  * closing grace, so a client that is slow rather than gone still learns why. */
@@ -282,8 +308,9 @@ static void cut_too_slow(struct session *s)
 {
 	struct session_core *c = s->core;
 
-	log_info("client %s kicked: too slow (%zu bytes waiting)", c->peer_text,
-	         evbuffer_get_length(c->out));
+	if (kick_line_admitted(ARENA_BYE_TOO_SLOW))
+		log_info("client %s kicked: too slow (%zu bytes waiting)", c->peer_text,
+		         evbuffer_get_length(c->out));
 	atomic_fetch_add(&s->env->stats->kicked, 1);
 	discard_unsent(c);
 	queue_bye(s, ARENA_BYE_TOO_SLOW, "too slow");
@@ -386,8 +413,9 @@ void session_bye(struct session *s, enum arena_bye_reason reason, const char *te
 	queue_bye(s, reason, text);
 	if (reason != ARENA_BYE_SHUTDOWN) {
 		atomic_fetch_add(&s->env->stats->kicked, 1);
-		log_info("client %s kicked: %s%s%s", c->peer_text, arena_bye_name(reason),
-		         text && *text ? ": " : "", text ? text : "");
+		if (kick_line_admitted(reason))
+			log_info("client %s kicked: %s%s%s", c->peer_text, arena_bye_name(reason),
+			         text && *text ? ": " : "", text ? text : "");
 	}
 	session_begin_close(s);
 }

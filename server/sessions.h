@@ -64,6 +64,10 @@ struct session **sessions_array(struct sessions *t, size_t *ret_n);
 size_t sessions_goodbye_all(struct sessions *t, enum arena_bye_reason reason, const char *text,
                             uint64_t deadline_ms);
 
+/* Log the summary of the kicked clients whose own lines were held back by the log budget, once
+ * their one-second window is over (see kicklog.h). Call periodically, e.g. from the heartbeat. */
+void sessions_log_flush(uint64_t now_ms);
+
 /* Close every remaining connection now, without waiting for output. */
 void sessions_abort_all(struct sessions *t);
 

@@ -84,6 +84,7 @@ static void heartbeat(struct worker *w, uint64_t now)
 	unsigned repaired;
 
 	atomic_store(&w->slot->heartbeat_ms, now);
+	sessions_log_flush(now);
 	repaired = world_take_repairs();
 	if (repaired) {
 		atomic_fetch_add(&w->shm->lock_repairs, repaired);
