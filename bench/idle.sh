@@ -7,8 +7,9 @@
 # keep the connection alive (a PING every 20 s). Memory is the sum over arenad's processes of
 # Pss from /proc/PID/smaps_rollup (proportional set size: the shared world is counted once, not
 # once per process), sampled before the first bot and again while all players are held; the
-# difference divided by the players is the cost per player. Rss is shown too (it counts the
-# shared mapping in every process). Kernel socket buffers are not userspace and not included.
+# difference divided by the connections held at that moment (counted with ss) is the cost per
+# player. Rss is shown too (it counts the shared mapping in every process). Kernel socket
+# buffers are not userspace and not included.
 # Usage: bench/idle.sh [PLAYERS]   (default 100000; about 80 seconds)
 source "$(dirname "$0")/lib.sh"
 
@@ -39,6 +40,8 @@ BENCH_PIDS+=("$bots_pid")
 sleep $((ramp + hold))
 pss1=$(mem_kib "$ARENAD_PID" Pss)
 rss1=$(mem_kib "$ARENAD_PID" Rss)
+# connections the server holds at that moment (from the kernel's table, server side)
+conns=$(ss -Htn state established "( sport = :$port )" | wc -l)
 wait "$bots_pid"
 stop_pid "$ARENAD_PID"
 [ -s "$json" ] || die "no results from the bots"
@@ -46,10 +49,12 @@ stop_pid "$ARENAD_PID"
 welcomed=$(jget "$json" 'd["bots"]["welcomed"]')
 joined=$(jget "$json" 'd["counters"]["joined"]')
 errors=$(jget "$json" 'd["errors"]["total"]')
-echo "| players | welcomed | joined | errors | Pss before MiB | Pss held MiB | bytes/player (Pss) | bytes/player (Rss sum) | target <= 2048 |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :-- |"
-per=$(((pss1 - pss0) * 1024 / n))
-per_rss=$(((rss1 - rss0) * 1024 / n))
-printf '| %d | %d | %d | %d | %.1f | %.1f | %d | %d | %s |\n' "$n" "$welcomed" "$joined" \
-	"$errors" "$(calc "$pss0 / 1024")" "$(calc "$pss1 / 1024")" "$per" \
+echo "| players | welcomed | joined | errors | held when sampled | Pss before MiB | Pss held MiB | bytes/player (Pss) | bytes/player (Rss sum) | target: all held, <= 2048 |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :-- |"
+# per connection held when memory was sampled
+held=$((conns > 0 ? conns : 1))
+per=$(((pss1 - pss0) * 1024 / held))
+per_rss=$(((rss1 - rss0) * 1024 / held))
+printf '| %d | %d | %d | %d | %d | %.1f | %.1f | %d | %d | %s |\n' "$n" "$welcomed" "$joined" \
+	"$errors" "$conns" "$(calc "$pss0 / 1024")" "$(calc "$pss1 / 1024")" "$per" \
 	"$per_rss" "$([ "$per" -le 2048 ] && [ "$welcomed" -eq "$n" ] && echo met || echo missed)"
