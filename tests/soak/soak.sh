@@ -344,7 +344,7 @@ f_rss=$(field rss_kb "$final")
 if [ $sanitized = 1 ]; then
 	echo "ok - RSS of master + workers: $f_rss kB after the chaos, $b_rss kB after warm-up # SKIP not bounded in a sanitizer build"
 else
-	check $((f_rss * 10 > b_rss * 11 || f_rss * 10 < b_rss * 9)) "RSS of master + workers: $f_rss kB after the chaos, within 10% of $b_rss kB after warm-up"
+	check $((f_rss * 10 > b_rss * 11 || f_rss * 10 < b_rss * 9)) "RSS of master + workers (own memory, the shared world excluded): $f_rss kB after the chaos, within 10% of $b_rss kB after warm-up"
 fi
 
 # The bots end on their own; give them their duration plus 30 s.
