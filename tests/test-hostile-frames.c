@@ -145,8 +145,8 @@ int main(void)
 	size_t n;
 
 	h_init("hostile-frames", "bad frames get ERROR + BYE; honest clients do not notice");
-	d = hd_start(
-	    (const char *const[]){"workers=4", "handshake_timeout=1s", "idle_timeout=2s", NULL});
+	d = hd_start((const char *const[]){"workers=4", "handshake_timeout=1s", "idle_timeout=2s",
+	                                   "max_payload=300", NULL});
 	REQUIRE(hd_workers(d, w, 4) == 4, "arenad runs 4 workers");
 	hp = hp_start(d, 4, 50, NULL, "honest");
 
@@ -156,6 +156,11 @@ int main(void)
 	static const uint8_t huge[] = {0xff, 0xff, ARENA_HELLO};
 	expect_fatal("length 0xFFFF, header only", false, huge, sizeof(huge),
 	             ARENA_ERR_FRAME_TOO_BIG);
+	/* The configured max_payload (300 here), not the protocol's ceiling (8192), is the limit:
+	 * a 301-byte payload is refused from its header alone. */
+	static const uint8_t over_cfg[] = {0x01, 0x2d, ARENA_CHAT};
+	expect_fatal("length max_payload + 1 after WELCOME, header only", true, over_cfg,
+	             sizeof(over_cfg), ARENA_ERR_FRAME_TOO_BIG);
 
 	{
 		struct arena_msg ping = {.type = ARENA_PING};
