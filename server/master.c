@@ -116,9 +116,10 @@ static void persist_start(struct master *m)
 		    "Out of memory for the score table copy; continuing without persistence");
 		return;
 	}
-	if (mkdir(m->cfg.state_dir, 0750) < 0 && errno != EEXIST) {
+	r = persist_mkdir(m->cfg.state_dir);
+	if (r < 0) {
 		log_warning("Cannot create state directory %s: %s; continuing without persistence",
-		            m->cfg.state_dir, strerror(errno));
+		            m->cfg.state_dir, strerror(-r));
 		return;
 	}
 	r = persist_load(m->cfg.state_dir, m->scores, m->scores_cap, &n, aside);

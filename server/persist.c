@@ -189,6 +189,34 @@ out:
 	return r;
 }
 
+int persist_mkdir(const char *dir)
+{
+	char path[ARENA_PATH_MAX];
+	size_t len;
+	struct stat st;
+
+	if (!dir || !*dir)
+		return -EINVAL;
+	len = strlen(dir);
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	/* Parents first: each missing component of the path, then the directory itself. */
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 int persist_save(const char *dir, const struct world_score *in, size_t n)
 {
 	uint8_t *img = NULL;
@@ -200,10 +228,9 @@ int persist_save(const char *dir, const struct world_score *in, size_t n)
 	r = build_image(in, n, &img, &len);
 	if (r < 0)
 		return r;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		r = -errno;
+	r = persist_mkdir(dir);
+	if (r < 0)
 		goto out;
-	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		r = -errno;

@@ -31,6 +31,10 @@ ssize_t persist_format(const struct world_score *in, size_t n, void *buf, size_t
 /* Save n entries atomically into dir (created if missing, mode 0750). 0 or -errno. */
 int persist_save(const char *dir, const struct world_score *in, size_t n);
 
+/* Create dir with mode 0750, and any missing parent with mode 0755 (like mkdir -p). 0 if it
+ * exists or was made, or -errno (-ENOTDIR if a component is not a directory). */
+int persist_mkdir(const char *dir);
+
 /* Load from dir. Returns 0 (an absent file is 0 with *ret_n = 0), -EBADMSG if the file was
  * corrupt (it has then been renamed aside; its new path is in ret_aside, if non-NULL, of size
  * ARENA_PATH_MAX), or another -errno for I/O errors. */

@@ -316,6 +316,31 @@ static void save_errors(void **state)
 	assert_int_equal(persist_save(NULL, sample, 1), -EINVAL);
 }
 
+/* A state_dir whose parents do not exist yet is made whole (mkdir -p), as on a fresh machine
+ * where /var/local/lib does not exist; a path through a plain file is refused. */
+static void save_makes_parents(void **state)
+{
+	struct dir *d = *state;
+	char nested[400], through[400];
+	struct world_score out[8];
+	struct stat st;
+	size_t n = 0;
+
+	snprintf(nested, sizeof(nested), "%s/a/b/c", d->path);
+	assert_int_equal(persist_save(nested, sample, NSAMPLE), 0);
+	assert_int_equal(stat(nested, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0750);
+	assert_int_equal(persist_load(nested, out, 8, &n, NULL), 0);
+	assert_int_equal(n, NSAMPLE);
+	assert_int_equal(persist_mkdir(nested), 0); /* exists: fine */
+
+	write_file(d->path, "plain", "x", 1);
+	snprintf(through, sizeof(through), "%s/plain/sub", d->path);
+	assert_int_equal(persist_mkdir(through), -ENOTDIR);
+	snprintf(through, sizeof(through), "%s/plain", d->path);
+	assert_int_equal(persist_mkdir(through), -ENOTDIR);
+}
+
 static void parse_edge_cases(void **state)
 {
 	uint8_t buf[512];
@@ -342,6 +367,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(corrupt_files_are_set_aside, setup, teardown),
 	    cmocka_unit_test_setup_teardown(set_aside_never_overwrites, setup, teardown),
 	    cmocka_unit_test_setup_teardown(save_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(save_makes_parents, setup, teardown),
 	    cmocka_unit_test(parse_edge_cases),
 	};
 
