@@ -297,7 +297,9 @@ static void on_worker_failed(struct channel *c, int error, const char *text, voi
 
 	channel_free(w->chan);
 	w->chan = NULL;
-	if (error == -EPIPE) {
+	if (error == -EPIPE || error == -ECONNRESET) {
+		/* ECONNRESET: the worker exited with messages from us still unread (normal at
+		 * shutdown); either way its exit is handled when it is reaped. */
 		log_debug("worker.%u closed its channel", w->slot);
 	} else {
 		char why[160];
