@@ -217,23 +217,55 @@ static void lock_fault(struct world *w, struct wroom *rm, int seat)
 }
 #endif
 
+/* Lock room `room` if it is open: 0 with the lock held and *ret_rm set, or -ENOENT (or the
+ * lock's error) with the lock not held. */
+static int lock_open_room(struct world *w, uint32_t room, struct wroom **ret_rm)
+{
+	if (room >= w->max_rooms)
+		return -ENOENT;
+	int r = world_lock_room(w, room);
+	if (r < 0)
+		return r;
+	struct wroom *rm = wroom(w, room);
+	if (!rm->open) {
+		world_unlock_room(w, room);
+		return -ENOENT;
+	}
+	*ret_rm = rm;
+	return 0;
+}
+
+/* Lock the room player pidx is seated in: 0 with the lock held and the room index, room and
+ * seat set, or -ENOENT (in the lobby, or not seated) with the lock not held. */
+static int lock_player_seat(struct world *w, uint32_t pidx, uint32_t *ret_room,
+                            struct wroom **ret_rm, int *ret_seat)
+{
+	uint32_t r = wplayer_room(wplayer(w, pidx));
+	struct wroom *rm;
+	int e = lock_open_room(w, r, &rm);
+	if (e < 0)
+		return e;
+	int s = room_find_seat(w, rm, pidx);
+	if (s < 0) {
+		world_unlock_room(w, r);
+		return -ENOENT;
+	}
+	*ret_room = r;
+	*ret_rm = rm;
+	*ret_seat = s;
+	return 0;
+}
+
 int world_move(struct world *w, uint32_t pidx, int dx, int dy, bool *ret_scored)
 {
 	if (!w || pidx >= w->max_players || dx < -1 || dx > 1 || dy < -1 || dy > 1)
 		return -EINVAL;
 	struct wplayer *p = wplayer(w, pidx);
-	uint32_t r = wplayer_room(p);
-	if (r >= w->max_rooms)
-		return -ENOENT;
-	int ret = world_lock_room(w, r);
+	struct wroom *rm;
+	uint32_t r;
+	int s, ret = lock_player_seat(w, pidx, &r, &rm, &s);
 	if (ret < 0)
 		return ret;
-	struct wroom *rm = wroom(w, r);
-	int s = rm->open ? room_find_seat(w, rm, pidx) : -1;
-	if (s < 0) {
-		world_unlock_room(w, r);
-		return -ENOENT;
-	}
 #if ARENA_TEST_FAULTS
 	if (world_fault_armed())
 		lock_fault(w, rm, s);
@@ -282,19 +314,12 @@ int world_chat(struct world *w, uint32_t pidx, const char *text, size_t len)
 	if (!w || !text || pidx >= w->max_players || len < 1 || len > ARENA_CHAT_MAX ||
 	    !arena_utf8_valid(text, len))
 		return -EINVAL;
-	struct wplayer *p = wplayer(w, pidx);
-	uint32_t r = wplayer_room(p);
-	if (r >= w->max_rooms)
-		return -ENOENT;
-	int ret = world_lock_room(w, r);
+	const struct wplayer *p = wplayer(w, pidx);
+	struct wroom *rm;
+	uint32_t r;
+	int s, ret = lock_player_seat(w, pidx, &r, &rm, &s);
 	if (ret < 0)
 		return ret;
-	struct wroom *rm = wroom(w, r);
-	int s = rm->open ? room_find_seat(w, rm, pidx) : -1;
-	if (s < 0) {
-		world_unlock_room(w, r);
-		return -ENOENT;
-	}
 	struct wchat *e = &wroom_chat(w, rm)[rm->chat_seq % WORLD_CHAT_RING];
 	e->seq = UINT64_MAX;
 	e->sender_id = rm->seats[s].id;
@@ -322,16 +347,10 @@ int world_chat_read(struct world *w, uint32_t room, uint64_t *cursor, struct are
 {
 	if (!w || !cursor || (!out && max) || !ret_n)
 		return -EINVAL;
-	if (room >= w->max_rooms)
-		return -ENOENT;
-	int ret = world_lock_room(w, room);
+	struct wroom *rm;
+	int ret = lock_open_room(w, room, &rm);
 	if (ret < 0)
 		return ret;
-	struct wroom *rm = wroom(w, room);
-	if (!rm->open) {
-		world_unlock_room(w, room);
-		return -ENOENT;
-	}
 	uint64_t head = rm->chat_seq, lo = chat_low(rm), c = *cursor, lost = 0;
 	size_t n = 0;
 
@@ -366,17 +385,12 @@ int world_chat_head(struct world *w, uint32_t room, uint64_t *ret_seq)
 {
 	if (!w || !ret_seq)
 		return -EINVAL;
-	if (room >= w->max_rooms)
-		return -ENOENT;
-	int ret = world_lock_room(w, room);
+	struct wroom *rm;
+	int ret = lock_open_room(w, room, &rm);
 	if (ret < 0)
 		return ret;
-	struct wroom *rm = wroom(w, room);
-	bool open = rm->open;
 	uint64_t seq = rm->chat_seq;
 	world_unlock_room(w, room);
-	if (!open)
-		return -ENOENT;
 	*ret_seq = seq;
 	return 0;
 }
@@ -385,16 +399,10 @@ int world_room_view(struct world *w, uint32_t room, struct world_room_view *ret)
 {
 	if (!w || !ret)
 		return -EINVAL;
-	if (room >= w->max_rooms)
-		return -ENOENT;
-	int r = world_lock_room(w, room);
+	struct wroom *rm;
+	int r = lock_open_room(w, room, &rm);
 	if (r < 0)
 		return r;
-	struct wroom *rm = wroom(w, room);
-	if (!rm->open) {
-		world_unlock_room(w, room);
-		return -ENOENT;
-	}
 	ret->room = room;
 	ret->version = rm->version;
 	memcpy(ret->name, rm->name, rm->name_len);
@@ -417,18 +425,14 @@ int world_player_room(struct world *w, uint32_t pidx, struct world_room_info *re
 {
 	if (!w || !ret || pidx >= w->max_players)
 		return -EINVAL;
-	uint32_t r = wplayer_room(wplayer(w, pidx));
-	if (r >= w->max_rooms)
-		return -ENOENT;
-	int e = world_lock_room(w, r);
+	struct wroom *rm;
+	uint32_t r;
+	int s, e = lock_player_seat(w, pidx, &r, &rm, &s);
 	if (e < 0)
 		return e;
-	struct wroom *rm = wroom(w, r);
-	int s = rm->open ? room_find_seat(w, rm, pidx) : -1;
-	if (s >= 0)
-		room_info_locked(w, r, s, ret);
+	room_info_locked(w, r, s, ret);
 	world_unlock_room(w, r);
-	return s >= 0 ? 0 : -ENOENT;
+	return 0;
 }
 
 /* ---- Repair and check ------------------------------------------------------------------- */
