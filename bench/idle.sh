@@ -10,12 +10,15 @@
 # difference divided by the connections held at that moment (counted with ss) is the cost per
 # player. Rss is shown too (it counts the shared mapping in every process). Kernel socket
 # buffers are not userspace and not included.
-# Usage: bench/idle.sh [PLAYERS]   (default 100000; about 80 seconds)
+# Idle players in a room cost the daemon one keyframe SNAPSHOT per keyframe_interval each;
+# KEYFRAME (default 10s) sets it, KEYFRAME=1s measures the daemon's default.
+# Usage: [KEYFRAME=10s] bench/idle.sh [PLAYERS]   (default 100000; about 80 seconds)
 source "$(dirname "$0")/lib.sh"
 
 n=${1:-100000}
 rate=${RATE:-2500}
 workers=${WORKERS:-8}
+keyframe=${KEYFRAME:-10s}
 procs=$(((n + 14999) / 15000))
 [ "$procs" -lt 1 ] && procs=1
 ramp=$(((n + rate - 1) / rate))
@@ -27,7 +30,8 @@ check_quiet
 wait_quiet
 port=$(free_port)
 start_arenad "$port" "$workers" max_clients=$((n + 1000)) max_clients_per_ip=$n \
-	max_players=$((n + 1000)) max_rooms=$((n / 16 + 1000)) idle_timeout=10m
+	max_players=$((n + 1000)) max_rooms=$((n / 16 + 1000)) idle_timeout=10m \
+	keyframe_interval="$keyframe"
 sleep 1
 pss0=$(mem_kib "$ARENAD_PID" Pss)
 rss0=$(mem_kib "$ARENAD_PID" Rss)
@@ -49,12 +53,12 @@ stop_pid "$ARENAD_PID"
 welcomed=$(jget "$json" 'd["bots"]["welcomed"]')
 joined=$(jget "$json" 'd["counters"]["joined"]')
 errors=$(jget "$json" 'd["errors"]["total"]')
-echo "| players | welcomed | joined | errors | held when sampled | Pss before MiB | Pss held MiB | bytes/player (Pss) | bytes/player (Rss sum) | target: all held, <= 2048 |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :-- |"
+echo "| players | keyframe | welcomed | joined | errors | held when sampled | Pss before MiB | Pss held MiB | bytes/player (Pss) | bytes/player (Rss sum) | target: all held, <= 2048 |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :-- |"
 # per connection held when memory was sampled
 held=$((conns > 0 ? conns : 1))
 per=$(((pss1 - pss0) * 1024 / held))
 per_rss=$(((rss1 - rss0) * 1024 / held))
-printf '| %d | %d | %d | %d | %d | %.1f | %.1f | %d | %d | %s |\n' "$n" "$welcomed" "$joined" \
+printf '| %d | %s | %d | %d | %d | %d | %.1f | %.1f | %d | %d | %s |\n' "$n" "$keyframe" "$welcomed" "$joined" \
 	"$errors" "$conns" "$(calc "$pss0 / 1024")" "$(calc "$pss1 / 1024")" "$per" \
 	"$per_rss" "$([ "$per" -le 2048 ] && [ "$welcomed" -eq "$n" ] && echo met || echo missed)"

@@ -67,15 +67,16 @@ struct arena_config {
 	unsigned flood_kick;           /* 1..1000000 dropped inputs in a row before BYE(flood) */
 
 	/* [game] */
-	unsigned tick_rate;        /* 1..100 Hz */
-	unsigned max_players;      /* 1..1000000: shared-memory player table size */
-	unsigned max_rooms;        /* 1..65535: room ids are u16 on the wire */
-	unsigned room_width;       /* 2..4096 */
-	unsigned room_height;      /* 2..4096 */
-	unsigned room_capacity;    /* 1..64 */
-	unsigned gems_per_room;    /* 0..32 */
-	uint32_t resume_grace_ms;  /* 0..1h */
-	unsigned leaderboard_size; /* 1..100 */
+	unsigned tick_rate;            /* 1..100 Hz */
+	unsigned max_players;          /* 1..1000000: shared-memory player table size */
+	unsigned max_rooms;            /* 1..65535: room ids are u16 on the wire */
+	unsigned room_width;           /* 2..4096 */
+	unsigned room_height;          /* 2..4096 */
+	unsigned room_capacity;        /* 1..64 */
+	unsigned gems_per_room;        /* 0..32 */
+	uint32_t keyframe_interval_ms; /* 100ms..1m: longest gap between two SNAPSHOTs */
+	uint32_t resume_grace_ms;      /* 0..1h */
+	unsigned leaderboard_size;     /* 1..100 */
 
 	/* [testing]: honoured only by builds configured with -Dtest_faults=true */
 	bool fault_injection;

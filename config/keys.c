@@ -63,6 +63,7 @@ const struct key_def cfg_keys[] = {
     KEY("game", room_height, KT_UINT, 2, 4096),
     KEY("game", room_capacity, KT_UINT, 1, 64),
     KEY("game", gems_per_room, KT_UINT, 0, 32),
+    KEY_MS("game", "keyframe_interval", keyframe_interval_ms, 100, MIN),
     KEY_MS("game", "resume_grace", resume_grace_ms, 0, HOUR),
     KEY("game", leaderboard_size, KT_UINT, 1, 100),
 
@@ -121,6 +122,7 @@ void arena_config_defaults(struct arena_config *ret)
 	ret->room_height = 64;
 	ret->room_capacity = 16;
 	ret->gems_per_room = 4;
+	ret->keyframe_interval_ms = 1 * SEC;
 	ret->resume_grace_ms = 30 * SEC;
 	ret->leaderboard_size = 10;
 

@@ -151,6 +151,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.room_height, 64);
 	assert_int_equal(c.room_capacity, 16);
 	assert_int_equal(c.gems_per_room, 4);
+	assert_int_equal(c.keyframe_interval_ms, 1000);
 	assert_int_equal(c.resume_grace_ms, 30000);
 	assert_int_equal(c.leaderboard_size, 10);
 	assert_false(c.fault_injection);

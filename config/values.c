@@ -327,6 +327,7 @@ bool cfg_equal(const struct arena_config *a, const struct arena_config *b)
 	       a->max_players == b->max_players && a->max_rooms == b->max_rooms &&
 	       a->room_width == b->room_width && a->room_height == b->room_height &&
 	       a->room_capacity == b->room_capacity && a->gems_per_room == b->gems_per_room &&
+	       a->keyframe_interval_ms == b->keyframe_interval_ms &&
 	       a->resume_grace_ms == b->resume_grace_ms &&
 	       a->leaderboard_size == b->leaderboard_size &&
 	       a->fault_injection == b->fault_injection;

@@ -5,8 +5,8 @@
  * recipient with its own ack_seq, then one world_chat_read from the lowest recipient cursor,
  * each CHAT_MSG encoded once and sent to every recipient whose cursor had not reached it, in
  * ring order. A recipient whose room version and ack did not move since its last snapshot is
- * skipped, except for a keyframe at least once a second; a recipient that fell further behind
- * than the ring holds loses the oldest messages, which are counted (tick_chat_lost). The
+ * skipped, except for a keyframe at least once per keyframe_interval; a recipient that fell further
+ * behind than the ring holds loses the oldest messages, which are counted (tick_chat_lost). The
  * worker calls world_sweep() just before each tick, so players of a dead worker are already
  * gone from the views read here.
  */
@@ -17,7 +17,6 @@
 #include "tick.h"
 #include "world.h"
 
-#define KEYFRAME_MS    1000
 #define TICK_CHAT_MAX  64   /* messages read per room per tick: the ring's size */
 #define CHAT_FRAME_MAX 512  /* a CHAT_MSG frame is at most 3 + 4 + 33 + 33 + 201 bytes */
 #define SNAP_FRAME_MAX 1024 /* SNAPSHOT: 3 + 8 + 2 + 1 + 64 * 12 + 1 + 32 * 4 bytes */
@@ -78,7 +77,7 @@ static void send_snapshots(struct tick_ctx *t, uint32_t tick, uint64_t now_ms,
 		struct session *s = group[i];
 
 		if (s->sent_ms && s->sent_version == v->version && s->sent_ack == s->ack_seq &&
-		    now_ms - s->sent_ms < KEYFRAME_MS)
+		    now_ms - s->sent_ms < t->env->cfg->keyframe_interval_ms)
 			continue;
 		if (plen < 0) {
 			plen =

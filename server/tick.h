@@ -4,7 +4,7 @@
  * n * period), so tick numbers agree across workers. Each tick the room part of a SNAPSHOT is
  * encoded once per room and reused for every local recipient in that room; a recipient whose
  * room did not change and whose ack did not advance is skipped, except for a keyframe at least
- * once a second. New chat messages of each room are delivered in ring order.
+ * once per keyframe_interval. New chat messages of each room are delivered in ring order.
  */
 #ifndef ARENA_TICK_H
 #define ARENA_TICK_H
