@@ -1,7 +1,8 @@
 /* room.c: one room's live state: seats on the grid, gems, the chat ring, and their repair.
  *
  * Everything here runs under the room's own robust lock (world-impl.h), taken either alone
- * (world_move, world_chat, the tick readers) or inside the world lock (join, leave, detach).
+ * (world_move, world_chat, the tick readers) or inside the world lock (join, leave, detach),
+ * except world_room_peek, which only loads the room's atomic open flag, version and chat head.
  * Cells are found by bounded random probing with a linear scan as the fallback; the world sizes
  * capacity and gems so that a free cell always exists (capacity + gems <= width * height).
  * A chat message is written by first invalidating its ring slot, then filling it, then
@@ -10,6 +11,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -418,6 +420,23 @@ int world_room_view(struct world *w, uint32_t room, struct world_room_view *ret)
 	memcpy(ret->gems, rm->gems, rm->ngems * sizeof(rm->gems[0]));
 	ret->chat_seq = rm->chat_seq;
 	world_unlock_room(w, room);
+	return 0;
+}
+
+int world_room_peek(struct world *w, uint32_t room, uint64_t *ret_version, uint64_t *ret_chat_seq)
+{
+	if (!w || !ret_version || !ret_chat_seq || room >= w->max_rooms)
+		return -EINVAL;
+	struct wroom *rm = wroom(w, room);
+
+	/* No lock: each load pairs with the writer's atomic update under the room lock. The three
+	 * are not one snapshot; a caller that acts on them takes the lock (world_room_view). */
+	if (!atomic_load_explicit(&rm->open, memory_order_acquire))
+		return -ENOENT;
+	uint64_t version = atomic_load_explicit(&rm->version, memory_order_acquire);
+	uint64_t chat_seq = atomic_load_explicit(&rm->chat_seq, memory_order_acquire);
+	*ret_version = version;
+	*ret_chat_seq = chat_seq;
 	return 0;
 }
 

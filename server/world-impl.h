@@ -18,7 +18,7 @@
 #include "world.h"
 
 #define WORLD_MAGIC        UINT64_C(0x31444c524f574e41) /* "ANWORLD1" little endian */
-#define WORLD_VERSION      2
+#define WORLD_VERSION      3
 #define WORLD_CHAT_RING    64 /* chat messages a room keeps */
 #define WORLD_NONE         UINT32_MAX
 #define WORLD_GC_PERIOD_MS 1000
@@ -85,17 +85,19 @@ struct wchat {
 /* A room's live state. Guarded by its own lock. Seats 0..nseats-1 are used, the rest empty;
  * the capacity seats are followed (at world->chat_off) by the WORLD_CHAT_RING chat entries.
  * Chat message `seq` lives in entry seq % WORLD_CHAT_RING; the readable window is
- * [max(chat_valid_from, chat_seq - RING), chat_seq). */
+ * [max(chat_valid_from, chat_seq - RING), chat_seq). `open`, `version` and `chat_seq` are
+ * written only under the lock but are atomics, so world_room_peek() may read them without it
+ * (a worker's cheap "did anything change" test before it takes the lock). */
 struct wroom {
 	struct arena_lock lock;
-	uint32_t open;
+	_Atomic uint32_t open;
 	uint32_t nseats;
 	uint32_t ngems;
 	uint8_t name_len;
 	char name[ARENA_ROOM_MAX + 1];
-	uint64_t version;
+	_Atomic uint64_t version; /* bumped on every change of seats, positions, scores, gems */
 	uint64_t rng;
-	uint64_t chat_seq;
+	_Atomic uint64_t chat_seq;
 	uint64_t chat_valid_from;
 	struct arena_gem gems[ARENA_SNAP_GEMS_MAX];
 	struct wseat seats[];

@@ -128,6 +128,14 @@ struct world_room_view {
 /* Copy a room's state under its lock. -ENOENT if the room index is not an open room. */
 int world_room_view(struct world *w, uint32_t room, struct world_room_view *ret);
 
+/* The room's version and chat_seq (as world_room_view would report them) without taking any
+ * lock: a few atomic loads, so a worker can tell cheaply that nothing it would send has
+ * changed. -EINVAL for a room index outside the world, -ENOENT if the room is not open. The
+ * answer may already be stale when it returns (another worker may change the room at once);
+ * it is never torn, and version and chat_seq only grow, so a caller that looks again later
+ * (the next tick) misses nothing. */
+int world_room_peek(struct world *w, uint32_t room, uint64_t *ret_version, uint64_t *ret_chat_seq);
+
 /* Fetch chat messages of a room with sequence >= *cursor, up to max, in order. *cursor is
  * advanced past what was returned; if the ring has already overwritten messages the cursor is
  * moved to the oldest one still held and *ret_lost says how many were skipped. */
