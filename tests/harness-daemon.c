@@ -434,7 +434,8 @@ static int spawn(struct hd *d)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 ||
+		    dup2(d->stderr_fd > 2 ? d->stderr_fd : logfd, 2) < 0)
 			_exit(127);
 		if (d->nofile && setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			_exit(127);
@@ -540,6 +541,7 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 	d->status = 0;
 	d->notify_fd = -1;
 	d->nofile = opts->nofile;
+	d->stderr_fd = opts->stderr_fd;
 	if (opts->extra_env && !(d->extra_env = strdup(opts->extra_env)))
 		h_bail("out of memory");
 	snprintf(d->dir, sizeof(d->dir), "/tmp/arena-test-XXXXXX");

@@ -99,6 +99,7 @@ struct hd {
 	unsigned nkv;
 	unsigned nofile; /* RLIMIT_NOFILE for the daemon, 0 = inherited */
 	char *extra_env; /* one extra "NAME=value" for the daemon, or NULL */
+	int stderr_fd;   /* the daemon's stderr if > 2 (see hd_opts), else the log file */
 	struct {
 		unsigned seq; /* 1, 2, ... in arrival order; 0 = empty entry */
 		char text[256];
@@ -109,6 +110,10 @@ struct hd_opts {
 	const char *const *kv; /* NULL-terminated "key=value" (or "section.key=value") overrides */
 	unsigned nofile;       /* RLIMIT_NOFILE soft=hard limit for arenad; 0 = inherit ours */
 	const char *extra_env; /* e.g. "ASAN_OPTIONS=..."; NULL for none */
+	/* If > 2: the daemon's stderr (stdout still goes to the log file), e.g. a pipe the test
+	 * reads itself; the caller keeps and closes it. The log file then holds only what the
+	 * test puts there. 0 = stderr in the log file too. */
+	int stderr_fd;
 };
 
 /* Start arenad with the harness defaults (listen 127.0.0.1:<free port>, 4 workers, state_dir in
