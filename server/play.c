@@ -10,7 +10,8 @@
  * counted apart), BYE(flood); CHAT drops are answered every time (each is a human action the
  * sender should know was lost). Everything
  * else is applied through world.h and answered with JOINED, LEFT, LEADERBOARD or a non-fatal
- * ERROR. The session's `room` mirrors the world: it is set from what the world answered.
+ * ERROR. The session's `room` mirrors the world: it is set from what the world answered,
+ * always through session_set_room() so the tick knows its sorted list is stale.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -117,7 +118,7 @@ static void entered(struct session *s, const struct world_room_info *info)
 		s->sent_ack = 0;
 		s->sent_ms = 0;
 	}
-	s->room = info->room;
+	session_set_room(s, info->room);
 }
 
 int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
@@ -125,7 +126,7 @@ int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
 	const struct arena_config *cfg = s->env->cfg;
 	struct world_room_info info;
 
-	s->room = WORLD_NO_ROOM;
+	session_set_room(s, WORLD_NO_ROOM);
 	s->ack_seq = 0;
 	s->chat_cursor = 0;
 	s->sent_version = 0;
@@ -155,7 +156,7 @@ static int on_join(struct session *s, const struct arena_join *j)
 	}
 	/* A failed join may still have taken the player out of its previous room. */
 	if (world_player_room(s->env->world, s->pidx, &info) < 0)
-		s->room = WORLD_NO_ROOM;
+		session_set_room(s, WORLD_NO_ROOM);
 	switch (r) {
 	case -EBUSY:
 		return session_error(s, ARENA_ERR_ROOM_FULL, "room full");
@@ -170,7 +171,7 @@ static int on_join(struct session *s, const struct arena_join *j)
 
 static int not_in_room(struct session *s)
 {
-	s->room = WORLD_NO_ROOM;
+	session_set_room(s, WORLD_NO_ROOM);
 	return session_error(s, ARENA_ERR_NOT_IN_ROOM, "not in room");
 }
 
@@ -185,7 +186,7 @@ static int on_leave(struct session *s)
 		return not_in_room(s);
 	if (r < 0)
 		return session_error(s, ARENA_ERR_INTERNAL, "leave failed");
-	s->room = WORLD_NO_ROOM;
+	session_set_room(s, WORLD_NO_ROOM);
 	return session_send_msg(s, &m);
 }
 
@@ -262,5 +263,5 @@ void play_gone(struct session *s, uint64_t now_ms)
 		world_set_resume_grace(s->env->world, s->env->cfg->resume_grace_ms);
 		world_player_detach(s->env->world, s->pidx, now_ms);
 	}
-	s->room = WORLD_NO_ROOM;
+	session_set_room(s, WORLD_NO_ROOM);
 }

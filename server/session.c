@@ -98,6 +98,7 @@ struct sessions {
 	struct session *dead;
 	size_t nopen;
 	uint64_t deadline_ms; /* when set (shutdown), no close waits past it */
+	uint64_t gen;         /* sessions_generation() */
 	bool in_deferred;
 };
 
@@ -429,6 +430,7 @@ static void session_unwelcome(struct session *s)
 		return;
 	play_gone(s, arena_now_ms());
 	s->welcomed = false;
+	s->core->set->gen++;
 	atomic_fetch_sub(&s->env->stats->players, 1);
 }
 
@@ -536,6 +538,7 @@ static void handle_hello(struct session *s, const struct arena_hello *h, uint64_
 	m.u.welcome.idle_timeout = (uint16_t)MIN(MAX(cfg->idle_timeout_ms / 1000, 1u), UINT16_MAX);
 
 	s->welcomed = true;
+	s->core->set->gen++;
 	s->pidx = info.pidx;
 	s->player_id = info.id;
 	memcpy(s->name, h->name.s, h->name.len);
@@ -824,6 +827,8 @@ static void session_free(struct session *s)
 /* Remove closed sessions from the live array (swap-remove) and free them. */
 static void reap_dead(struct sessions *t)
 {
+	if (t->dead)
+		t->gen++; /* before any tick can look at a freed session again */
 	while (t->dead) {
 		struct session *s = t->dead;
 		struct session_core *c = s->core;
@@ -930,6 +935,7 @@ int sessions_add(struct sessions *t, int fd, const struct peer_addr *peer)
 	c->idx = t->nlive;
 	t->live[t->nlive++] = s;
 	t->nopen++;
+	t->gen++;
 	atomic_fetch_add(&t->env->stats->clients, 1);
 	arm_timer(s, now);
 	log_debug("client %s connected", c->peer_text);
@@ -945,6 +951,19 @@ struct session **sessions_array(struct sessions *t, size_t *ret_n)
 {
 	*ret_n = t->nlive;
 	return t->live;
+}
+
+uint64_t sessions_generation(const struct sessions *t)
+{
+	return t->gen;
+}
+
+void session_set_room(struct session *s, uint32_t room)
+{
+	if (s->room != room) {
+		s->room = room;
+		s->core->set->gen++;
+	}
 }
 
 size_t sessions_goodbye_all(struct sessions *t, enum arena_bye_reason reason, const char *text,

@@ -43,7 +43,7 @@ struct session {
 	char name[ARENA_NAME_MAX + 1];
 
 	/* game: maintained by play.c and tick.c */
-	uint32_t room;               /* WORLD_NO_ROOM in the lobby */
+	uint32_t room;               /* WORLD_NO_ROOM in the lobby; session_set_room() */
 	uint32_t ack_seq;            /* last MOVE seq processed */
 	uint64_t chat_cursor;        /* next chat sequence to deliver from the room ring */
 	uint64_t sent_version;       /* room version in the last SNAPSHOT sent */
@@ -72,5 +72,8 @@ void session_bye(struct session *s, enum arena_bye_reason reason, const char *te
 
 /* Encode and queue any message (helper over arena_encode + session_send). */
 int session_send_msg(struct session *s, const struct arena_msg *m);
+
+/* Set s->room (the only way to change it), moving the sessions generation (sessions.h). */
+void session_set_room(struct session *s, uint32_t room);
 
 #endif /* ARENA_SESSION_H */

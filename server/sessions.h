@@ -59,6 +59,11 @@ size_t sessions_open(const struct sessions *t);
  * not welcomed (closing sessions are no longer welcomed). */
 struct session **sessions_array(struct sessions *t, size_t *ret_n);
 
+/* A counter that moves whenever the array above or any session's `welcomed` or `room` may have
+ * changed (added, welcomed, unwelcomed, freed, session_set_room), for tick_run() to reuse its
+ * list while it stays put. */
+uint64_t sessions_generation(const struct sessions *t);
+
 /* Send BYE(reason, text) to every open session and close them gracefully, all done by
  * deadline_ms at the latest (then cut). Returns how many were told goodbye. */
 size_t sessions_goodbye_all(struct sessions *t, enum arena_bye_reason reason, const char *text,
