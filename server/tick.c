@@ -1,16 +1,21 @@
 /* tick.c: one worker's tick: SNAPSHOT and CHAT_MSG fan-out to its sessions.
  *
- * The sessions in rooms are sorted by room, and each room is handled once per tick: one
- * world_room_view (one room-lock section), the room part of SNAPSHOT encoded once and framed per
- * recipient with its own ack_seq, then one world_chat_read from the lowest recipient cursor,
- * each CHAT_MSG encoded once and sent to every recipient whose cursor had not reached it, in
- * ring order. A recipient whose room version and ack did not move since its last snapshot is
- * skipped, except for a keyframe at least once per keyframe_interval; a recipient that fell further
- * behind than the ring holds loses the oldest messages, which are counted (tick_chat_lost). The
- * worker calls world_sweep() just before each tick, so players of a dead worker are already
- * gone from the views read here.
+ * The seated sessions are kept in a list sorted by room, rebuilt only when the sessions
+ * module's generation moved (a session added, welcomed, unwelcomed, freed, or moved to another
+ * room), so a quiet worker neither collects nor sorts. Each room is handled once per tick: a
+ * lock-free world_room_peek of its version and chat head first; when no recipient is due a
+ * SNAPSHOT (its room version and ack did not move since its last one and no keyframe is due,
+ * keyframe_interval) and none has unread chat, the room is done without touching its lock.
+ * Otherwise one world_room_view (one room-lock section), the room part of SNAPSHOT encoded once
+ * and framed per recipient with its own ack_seq, then one world_chat_read from the lowest
+ * recipient cursor, each CHAT_MSG encoded once and sent to every recipient whose cursor had not
+ * reached it, in ring order; due recipients are decided on the view, exactly as without the
+ * peek. A recipient that fell further behind than the ring holds loses the oldest messages,
+ * which are counted (tick_chat_lost). The worker calls world_sweep() just before each tick, so
+ * players of a dead worker are already gone from the views read here.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +28,10 @@
 
 struct tick_ctx {
 	struct session_env *env;
-	struct session **list;
-	size_t cap;
+	struct session **list; /* the seated sessions, sorted by room */
+	size_t nlist, cap;
+	uint64_t list_gen; /* the sessions generation the list was built at */
+	bool list_valid;
 	uint64_t chat_lost;
 	struct world_room_view view;
 	struct arena_chat_msg msgs[TICK_CHAT_MAX];
@@ -67,6 +74,24 @@ static int cmp_room(const void *a, const void *b)
 	return (x->room > y->room) - (x->room < y->room);
 }
 
+/* Whether s gets a SNAPSHOT this tick when its room is at `version`. */
+static bool snapshot_due(const struct tick_ctx *t, const struct session *s, uint64_t version,
+                         uint64_t now_ms)
+{
+	return !s->sent_ms || s->sent_version != version || s->sent_ack != s->ack_seq ||
+	       now_ms - s->sent_ms >= t->env->cfg->keyframe_interval_ms;
+}
+
+/* Whether a room at (version, chat_seq) has nothing for any recipient of the group. */
+static bool group_quiet(const struct tick_ctx *t, uint64_t now_ms, uint64_t version,
+                        uint64_t chat_seq, struct session *const *group, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (group[i]->chat_cursor < chat_seq || snapshot_due(t, group[i], version, now_ms))
+			return false;
+	return true;
+}
+
 static void send_snapshots(struct tick_ctx *t, uint32_t tick, uint64_t now_ms,
                            struct session **group, size_t n)
 {
@@ -76,8 +101,7 @@ static void send_snapshots(struct tick_ctx *t, uint32_t tick, uint64_t now_ms,
 	for (size_t i = 0; i < n; i++) {
 		struct session *s = group[i];
 
-		if (s->sent_ms && s->sent_version == v->version && s->sent_ack == s->ack_seq &&
-		    now_ms - s->sent_ms < t->env->cfg->keyframe_interval_ms)
+		if (!snapshot_due(t, s, v->version, now_ms))
 			continue;
 		if (plen < 0) {
 			plen =
@@ -135,17 +159,16 @@ static void send_chat(struct tick_ctx *t, uint32_t room, struct session **group,
 	}
 }
 
-void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
-              size_t n)
+/* Collect the seated sessions and sort them by room. -ENOMEM leaves no valid list. */
+static int build_list(struct tick_ctx *t, struct session **sessions, size_t n)
 {
 	size_t m = 0;
 
-	if (!t)
-		return;
+	t->list_valid = false;
 	if (n > t->cap) {
 		struct session **l = realloc(t->list, n * sizeof(*l));
 		if (!l)
-			return; /* no fan-out this tick; the next one sends keyframes */
+			return -ENOMEM;
 		t->list = l;
 		t->cap = n;
 	}
@@ -156,11 +179,30 @@ void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session
 	}
 	if (m > 1)
 		qsort(t->list, m, sizeof(t->list[0]), cmp_room);
-	for (size_t i = 0, j; i < m; i = j) {
-		uint32_t room = t->list[i]->room;
+	t->nlist = m;
+	t->list_valid = true;
+	return 0;
+}
 
-		for (j = i + 1; j < m && t->list[j]->room == room;)
+void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
+              size_t n, uint64_t gen)
+{
+	if (!t)
+		return;
+	if (!t->list_valid || t->list_gen != gen) {
+		if (build_list(t, sessions, n) < 0)
+			return; /* no fan-out this tick; the next one tries again */
+		t->list_gen = gen;
+	}
+	for (size_t i = 0, j; i < t->nlist; i = j) {
+		uint32_t room = t->list[i]->room;
+		uint64_t version, chat_seq;
+
+		for (j = i + 1; j < t->nlist && t->list[j]->room == room;)
 			j++;
+		if (world_room_peek(t->env->world, room, &version, &chat_seq) < 0 ||
+		    group_quiet(t, now_ms, version, chat_seq, t->list + i, j - i))
+			continue;
 		if (world_room_view(t->env->world, room, &t->view) < 0)
 			continue;
 		send_snapshots(t, tick, now_ms, t->list + i, j - i);

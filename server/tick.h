@@ -4,7 +4,8 @@
  * n * period), so tick numbers agree across workers. Each tick the room part of a SNAPSHOT is
  * encoded once per room and reused for every local recipient in that room; a recipient whose
  * room did not change and whose ack did not advance is skipped, except for a keyframe at least
- * once per keyframe_interval. New chat messages of each room are delivered in ring order.
+ * once per keyframe_interval. New chat messages of each room are delivered in ring order. A
+ * room where no local recipient is due anything costs a few lock-free loads, not its lock.
  */
 #ifndef ARENA_TICK_H
 #define ARENA_TICK_H
@@ -19,11 +20,15 @@ struct tick_ctx;
 int tick_new(struct session_env *env, struct tick_ctx **ret);
 void tick_free(struct tick_ctx *t);
 
-/* Run one tick over the worker's sessions (welcomed or not; others are skipped). A session may
- * be closed by session_send() during the call (too slow); tick_run tolerates that: the core
- * defers freeing closed sessions until after tick_run returns. */
+/* Run one tick over the worker's sessions (welcomed or not; others are skipped). gen is
+ * sessions_generation() (sessions.h) at the call: while it is unchanged, tick_run trusts that
+ * the set of sessions, their `welcomed` and their `room` are what they were at the previous
+ * call and reuses its list sorted by room without reading `sessions`; a freed session always
+ * moves the generation first, so the list never holds a dangling pointer. A session may be
+ * closed by session_send() during the call (too slow); tick_run tolerates that: the core defers
+ * freeing closed sessions until after tick_run returns. */
 void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
-              size_t n);
+              size_t n, uint64_t gen);
 
 /* Chat messages this worker's recipients missed because they fell more than the room's ring
  * behind, since tick_new. */

@@ -135,7 +135,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	else if (r >= 0)
 		w->sweep_failures = 0;
 	arr = sessions_array(w->sessions, &n);
-	tick_run(w->tick, w->next_tick, now, arr, n);
+	tick_run(w->tick, w->next_tick, now, arr, n, sessions_generation(w->sessions));
 	atomic_fetch_add(&w->slot->ticks, 1);
 
 	w->next_tick++;
