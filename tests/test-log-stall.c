@@ -9,8 +9,10 @@
  * within about 1.25 s, and the test waits 1.5 s more), and once the test drains the pipe the
  * daemon's next lines must include "N log lines dropped (stderr not writable)", with no line
  * cut or merged with another. What was read is appended to the harness log file, so the usual
- * end-of-test checks (no sanitizer report) still apply. The scenario runs twice: with a pipe,
- * and with a stream socket like the journal's, which the test fills with send(MSG_DONTWAIT).
+ * end-of-test checks (no sanitizer report) still apply. The scenario runs three times: with a
+ * pipe (written with pwritev2(RWF_NOWAIT) on Linux 6.4 and later), a named FIFO (which refuses
+ * RWF_NOWAIT, so the logger's fallback runs), and a stream socket like the journal's, which the
+ * test fills with send(MSG_DONTWAIT).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,11 +143,44 @@ static bool serve_one(struct hd *d, unsigned i, struct hc **ret, uint64_t *ret_w
 	return true;
 }
 
-/* The whole scenario with stderr on a pipe (sock false) or a stream socket (sock true). */
-static void scenario(bool sock)
+enum kind { PIPE, FIFO, SOCKET };
+
+/* The two ends of a stderr of that kind: p[0] for the test to read, p[1] for the daemon. */
+static void open_stderr(enum kind kind, int p[2])
 {
+	char path[64];
+	int r;
+
+	switch (kind) {
+	case PIPE:
+		r = pipe2(p, O_CLOEXEC);
+		break;
+	case SOCKET:
+		r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p);
+		if (r == 0)
+			shutdown(p[0], SHUT_WR); /* one way, like the journal's stream */
+		break;
+	default:
+		snprintf(path, sizeof(path), "/tmp/arena-log-stall-%d", (int)getpid());
+		unlink(path);
+		r = mkfifo(path, 0600);
+		if (r == 0 && (p[0] = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+			r = -1;
+		if (r == 0 && (p[1] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+			r = -1;
+		unlink(path);
+		break;
+	}
+	if (r < 0)
+		h_bail("creating the daemon's stderr: %s", strerror(errno));
+}
+
+/* The whole scenario with stderr of the given kind. */
+static void scenario(enum kind kind)
+{
+	bool sock = kind == SOCKET;
 	static struct hc *cs[NCLIENTS];
-	const char *what = sock ? "socket" : "pipe";
+	const char *what = kind == PIPE ? "pipe" : kind == FIFO ? "fifo" : "socket";
 	struct hd_opts o = {0};
 	pid_t before[NWORKERS];
 	unsigned served = 0, ponged = 0, lines = 0;
@@ -156,11 +192,7 @@ static void scenario(bool sock)
 	FILE *f;
 
 	drained_len = 0;
-	if ((sock ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) : pipe2(p, O_CLOEXEC)) <
-	    0)
-		h_bail("%s: %s", what, strerror(errno));
-	if (sock)
-		shutdown(p[0], SHUT_WR); /* one way, like the journal's stream */
+	open_stderr(kind, p);
 	o.kv = (const char *const[]){"workers=2", "log_level=debug", "heartbeat_timeout=1s", NULL};
 	o.stderr_fd = p[1];
 	d = hd_start_opts(&o);
@@ -262,8 +294,9 @@ int main(void)
 	drained = malloc(DRAIN_MAX);
 	if (!drained)
 		h_bail("out of memory");
-	scenario(false);
-	scenario(true);
+	scenario(PIPE);
+	scenario(FIFO);
+	scenario(SOCKET);
 	free(drained);
 	return h_done();
 }
