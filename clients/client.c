@@ -236,6 +236,8 @@ static void on_welcome(struct client *c, const struct arena_msg *m)
 	c->welcomed = true;
 	c->welcome = m->u.welcome;
 	deliver(c, m, 0, false);
+	if (!c->batch)
+		client_send_ping(c, true); /* the status line shows the round trip from the start */
 	if (c->room && client_send_join(c, c->room, strlen(c->room)) < 0)
 		client_note(c, "cannot send JOIN");
 	unsigned every = c->batch ? c->welcome.idle_timeout / 3u : TERM_PING_S;
