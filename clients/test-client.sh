@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-client.sh: black-box test of arena-client's batch mode against a real arenad on loopback.
 #
-# Usage: test-client.sh ARENAD ARENA_CLIENT
+# Usage: test-client.sh ARENAD ARENA_CLIENT [ARENA_CLIENT_1_SCD]
 #
 # Starts arenad (2 workers) on a free 127.0.0.1 port and two `arena-client --batch` processes
 # in room "t1", each fed commands through a FIFO so the script can react to what they print:
@@ -13,12 +13,14 @@
 # ESC or C1 byte reaches any output. Then SIGTERM of arenad: both print BYE reason=shutdown and
 # exit 0. Plus the exit statuses: a closed port gives 1 quickly, a bad command line 2, a server
 # that closes without BYE 3, and a hostile server sending a chat with an ESC byte 4 (its frame
-# is raw bytes on purpose: the codec cannot produce it). Every process started here is stopped
+# is raw bytes on purpose: the codec cannot produce it). With the man page source given, every
+# option and exit status of --help must be documented there. Every process started here is stopped
 # on any exit; the scratch directory is kept (and named) only when the test fails.
 set -uo pipefail
 
 arenad=${1:?usage: test-client.sh ARENAD ARENA_CLIENT}
 client=${2:?usage: test-client.sh ARENAD ARENA_CLIENT}
+manpage=${3:-}
 tmp=$(mktemp -d /tmp/arena-test-client.XXXXXX)
 pid=
 pids=()
@@ -131,6 +133,23 @@ c.close()
 PY
 	pids+=($!)
 }
+
+# ---- --help and the man page ----
+
+"$client" --help >"$tmp/help.out" 2>&1 || fail "--help exited $?"
+if [ -n "$manpage" ]; then
+	opts=$(grep -oE '(^|[ ,])--?[a-zA-Z][a-z-]*' "$tmp/help.out" | sed 's/^[ ,]//' | sort -u)
+	[ -n "$opts" ] || fail "no options found in --help"
+	for o in $opts; do
+		grep -qF -- "*$o*" "$manpage" || fail "option $o of --help is not in $manpage"
+	done
+	codes=$(sed -n '/^Exit status:/,$p' "$tmp/help.out" | grep -oE '^  [0-9]+' | tr -d ' ')
+	[ -n "$codes" ] || fail "no exit statuses found in --help"
+	for code in $codes; do
+		grep -qx "\*$code\*" "$manpage" || fail "exit status $code is not in $manpage"
+	done
+	pass "every option and exit status of --help is in the man page"
+fi
 
 # ---- exit statuses that need no server ----
 
