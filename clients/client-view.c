@@ -35,7 +35,7 @@ static void goto_row(struct evbuffer *out, int row)
 }
 
 /* A line of at most cols columns, text already safe, then erase the rest. */
-static bool utf8; /* the terminal takes UTF-8: set by view_render() for this frame */
+static bool utf8; /* the terminal takes UTF-8: copied from the client by view_render() */
 
 static void line_text(struct evbuffer *out, int row, const char *sgr, const char *s, int cols)
 {

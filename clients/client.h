@@ -4,8 +4,9 @@
  * connection and the protocol (every frame goes through the one codec, arena_proto.h) and
  * dispatches each decoded server message to the active front end: client-batch.c (one line
  * per message on stdout, commands from stdin) or client-term.c + client-view.c (full-screen
- * terminal UI). client-text.c makes network strings safe to print. Everything here is
- * single-threaded; the struct client is the only global state and lives in main().
+ * terminal UI). client-net.c connects; client-text.c makes network strings safe to print.
+ * Everything is single-threaded; the session state is the one struct client, in main() (the
+ * terminal code keeps the saved termios apart, for its signal handlers).
  */
 #ifndef ARENA_CLIENT_H
 #define ARENA_CLIENT_H
@@ -116,6 +117,14 @@ uint64_t client_move_wait_us(const struct client *c);
 /* End the session: close the connection and leave the event loop with exit status `code`
  * (the first status given wins). */
 void client_finish(struct client *c, int code);
+
+/* ---- client-net.c: connecting ---- */
+
+/* Resolve target ("HOST:PORT", "[IPV6]:PORT") and connect to the first address that answers.
+ * Returns a connected, non-blocking, close-on-exec socket, or minus an exit status
+ * (-CLIENT_EXIT_USAGE for a malformed target, -CLIENT_EXIT_CONNECT otherwise) after saying
+ * why on stderr. */
+int client_connect(const char *target);
 
 /* ---- client-batch.c: batch mode ---- */
 
