@@ -56,11 +56,11 @@ enum log_sink {
 	LOG_SINK_PIPE,   /* see pipe_write() */
 };
 
-/* How a pipe is written without blocking; each step down is taken when the one above fails. */
+/* How a pipe is written without blocking: the second when the kernel refuses the first. */
 enum log_pipe_mode {
 	LOG_PIPE_NOWAIT,  /* pwritev2(RWF_NOWAIT) on fd 2 */
-	LOG_PIPE_PRIVATE, /* write(2) on our own O_NONBLOCK description of the pipe */
-	LOG_PIPE_POLL,    /* poll(POLLOUT, 0), then write(2) on fd 2 */
+	LOG_PIPE_PRIVATE, /* write(2) on our own O_NONBLOCK description of the pipe, or, where that
+	                   * cannot be opened, poll(POLLOUT, 0) and then write(2) on fd 2 */
 };
 
 static enum arena_log_level log_level = ARENA_LOG_INFO;
@@ -133,8 +133,7 @@ static ssize_t pipe_write(const char *buf, size_t len)
 	}
 	if (log_pipe_mode == LOG_PIPE_PRIVATE) {
 		if (log_private_pid != getpid()) {
-			/* Once per process: the parent's fd (if any) is not ours to use or close.
-			 */
+			/* Once per process: a parent's fd is not ours to use or close. */
 			log_private_pid = getpid();
 			log_private_fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 		}
