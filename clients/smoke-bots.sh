@@ -10,6 +10,7 @@
 # SIGTERM must stop arenad with status 0. Everything started here is stopped on any exit, and
 # the scratch directory is kept (and named) only when the test fails.
 set -uo pipefail
+source "$(dirname "$0")/test-lib.sh"
 
 arenad=${1:?usage: smoke-bots.sh ARENAD ARENA_BOTS}
 bots=${2:?usage: smoke-bots.sh ARENAD ARENA_BOTS}
@@ -18,12 +19,7 @@ pid=
 ok=0
 
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	stop_pid "$pid"
 	if [ "$ok" = 1 ]; then
 		rm -rf "$tmp"
 	else
@@ -34,47 +30,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() {
-	echo "not ok - $*"
-	exit 1
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Start arenad on a free port; retry if someone took the port in between.
-start_arenad() {
-	local try
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		cat >"$tmp/arenad.conf" <<-EOF
-			[server]
-			listen = 127.0.0.1:$port
-			workers = 3
-			state_dir = $tmp/state
-			log_level = notice
-		EOF
-		"$arenad" -c "$tmp/arenad.conf" 2>"$tmp/arenad.log" &
-		pid=$!
-		for _ in $(seq 100); do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				break
-			fi
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				return 0
-			fi
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		pid=
-		echo "# arenad did not come up on port $port (try $try)"
-	done
-	fail "arenad did not start"
-}
-
-start_arenad
+start_arenad 3
 echo "# arenad pid $pid on 127.0.0.1:$port"
 
 timeout 120 "$bots" --target "127.0.0.1:$port" --bots 200 --duration 5 --connect-rate 1000 \

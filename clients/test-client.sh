@@ -17,6 +17,7 @@
 # option and exit status of --help must be documented there. Every process started here is stopped
 # on any exit; the scratch directory is kept (and named) only when the test fails.
 set -uo pipefail
+source "$(dirname "$0")/test-lib.sh"
 
 arenad=${1:?usage: test-client.sh ARENAD ARENA_CLIENT}
 client=${2:?usage: test-client.sh ARENAD ARENA_CLIENT}
@@ -36,12 +37,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	stop_pid "$pid"
 	if [ "$ok" = 1 ]; then
 		rm -rf "$tmp"
 	else
@@ -56,17 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() {
-	echo "not ok - $*"
-	exit 1
-}
-
 pass() {
 	echo "ok - $*"
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Wait (at most 10 s) until file $1 has a line matching the extended regex $2.
@@ -76,34 +63,6 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
-}
-
-start_arenad() {
-	local try
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		cat >"$tmp/arenad.conf" <<-EOF
-			[server]
-			listen = 127.0.0.1:$port
-			workers = 2
-			state_dir = $tmp/state
-			log_level = notice
-		EOF
-		"$arenad" -c "$tmp/arenad.conf" 2>"$tmp/arenad.log" &
-		pid=$!
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				return 0
-			fi
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		pid=
-		echo "# arenad did not come up on port $port (try $try)"
-	done
-	fail "arenad did not start"
 }
 
 # A one-connection hostile server: prints its port to $2, then acts out mode $1.
@@ -195,7 +154,7 @@ pass "a chat frame with an ESC byte is a protocol error: exit 4, nothing printed
 
 # ---- two clients against arenad ----
 
-start_arenad
+start_arenad 2
 echo "# arenad pid $pid on 127.0.0.1:$port"
 
 mkfifo "$tmp/obs.in" "$tmp/ann.in" || fail "mkfifo"

@@ -15,6 +15,13 @@
 
 #include "harness.h"
 
+/* Bail out of the test (h_bail: message, cleanup, exit 1) unless cond holds. */
+#define MUST(cond, ...)                                                                            \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			h_bail(__VA_ARGS__);                                                       \
+	} while (0)
+
 /* JOIN room ("" = matchmaking) and wait for the answer: 0 with *ret filled (may be NULL) on
  * JOINED, the ERROR code (> 0) on ERROR, or a negative errno (timeout, closed). */
 int gu_join(struct hc *c, const char *room, struct arena_joined *ret, unsigned timeout_ms);

@@ -16,12 +16,6 @@
 #define SIDE    6
 #define WAIT_MS 3000
 
-#define MUST(cond, ...)                                                                            \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			h_bail(__VA_ARGS__);                                                       \
-	} while (0)
-
 struct player {
 	struct hc *c;
 	uint32_t id, seq;

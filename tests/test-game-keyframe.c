@@ -40,12 +40,6 @@
 #define RECORD_MAX    256
 #define WRAP_ARGS_MAX 32
 
-#define MUST(cond, ...)                                                                            \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			h_bail(__VA_ARGS__);                                                       \
-	} while (0)
-
 static unsigned scale = 1;
 
 /* ARENA_TEST_TIMEOUT_SCALE as the harness reads it: 1..100, default 1. */

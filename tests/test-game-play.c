@@ -13,12 +13,6 @@
 #include "game-util.h"
 
 /* An inner step that must work; silent when it does. */
-#define MUST(cond, ...)                                                                            \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			h_bail(__VA_ARGS__);                                                       \
-	} while (0)
-
 #define MOVES    12
 #define PER_SIDE 10
 #define WAIT_MS  3000
