@@ -2,17 +2,16 @@
  *
  * Implements session.h (what the game modules use: send, error, bye) and sessions.h (what the
  * worker uses). Each connection is a non-blocking socket with a read event, a write event, one
- * timer, and two evbuffers. Input is framed straight from the input evbuffer with the protocol
- * library (arena_frame_peek rejects an oversized length from the 3-byte header alone, then
- * arena_decode_payload validates the whole frame), at most SESSION_FRAMES_PER_WAKEUP frames per
- * callback so one flooding client cannot starve the others. Output is queued in the output
- * evbuffer and written from a deferred flush that runs after the current callback (one write per
- * session per loop pass, however many frames a tick queued); it never holds more than the
+ * timer, and two evbuffers. Input is read onto the stack when nothing is buffered (the usual case:
+ * whole frames, handled from there without a copy), else into the input evbuffer, and framed
+ * with the protocol library (arena_frame_peek rejects an oversized length from the 3-byte header
+ * alone, then arena_decode_payload validates the whole frame), at most SESSION_FRAMES_PER_WAKEUP
+ * frames per callback so one flooding client cannot starve the others. Output is queued in the
+ * output evbuffer and written from a deferred flush that runs after the current callback (one write
+ * per session per loop pass, however many frames a tick queued); it never holds more than the
  * configured output_buffer: a session that would exceed it is cut with BYE(too slow).
  *
- * Cutting keeps the byte stream well formed: `out_partial` tracks how much of the frame at the
- * head of the output buffer has not been written yet after a partial write, so the rest of that
- * frame is kept, the other queued frames dropped, and BYE appended after it.
+ * Writing the output evbuffer, and cutting it without breaking a frame, is outq.c's job.
  *
  * The one timer serves each state: handshake deadline before HELLO, idle deadline after (armed
  * lazily: it fires at the old deadline and re-arms from the last frame's time, so busy sessions
@@ -38,6 +37,7 @@
 
 #include "kicklog.h"
 #include "log.h"
+#include "outq.h"
 #include "play.h"
 #include "sessions.h"
 #include "shm.h"
@@ -46,7 +46,6 @@
 
 #define SESSION_FRAMES_PER_WAKEUP 64
 #define SESSION_READ_CHUNK        4096 /* input buffered beyond one largest frame */
-#define SESSION_WRITE_CHUNK       (256 * 1024)
 #define SESSION_LINGER_MS         2000 /* longest wait for a peer to take our last bytes */
 #define SESSION_LINGER_POLL_MS    20
 
@@ -158,94 +157,6 @@ static void mark_dirty(struct session *s)
 
 /* ---- Output ------------------------------------------------------------------------------- */
 
-/* After n bytes at the head of `out` were written (before they are drained): work out how much
- * of the frame now at the head is still unwritten. Only walks frame headers on partial writes. */
-static void advance_partial(struct session_core *c, size_t n)
-{
-	struct evbuffer_ptr p;
-	size_t pos;
-
-	if (n == evbuffer_get_length(c->out)) {
-		c->out_partial = 0; /* frames are queued whole: a full write ends on a boundary */
-		return;
-	}
-	if (n <= c->out_partial) {
-		c->out_partial -= n;
-		return;
-	}
-	pos = c->out_partial;
-	if (evbuffer_ptr_set(c->out, &p, pos, EVBUFFER_PTR_SET) < 0) {
-		c->out_partial = 0;
-		return;
-	}
-	while (pos < n) {
-		unsigned char hdr[2];
-		size_t flen;
-
-		if (evbuffer_copyout_from(c->out, &p, hdr, 2) != 2)
-			break;
-		flen = ARENA_HEADER_SIZE + ((size_t)hdr[0] << 8 | hdr[1]);
-		pos += flen;
-		if (pos < n && evbuffer_ptr_set(c->out, &p, flen, EVBUFFER_PTR_ADD) < 0)
-			break;
-	}
-	c->out_partial = pos > n ? pos - n : 0;
-}
-
-/* Write as much queued output as the socket takes. 0 (done or would block) or -errno. */
-static int write_out(struct session *s)
-{
-	struct session_core *c = s->core;
-
-	for (;;) {
-		size_t len = evbuffer_get_length(c->out);
-		struct evbuffer_iovec v[16];
-		struct iovec iov[16];
-		struct msghdr mh;
-		int nv;
-		ssize_t n;
-
-		if (len == 0)
-			return 0;
-		nv = evbuffer_peek(c->out, (ev_ssize_t)MIN(len, SESSION_WRITE_CHUNK), NULL, v, 16);
-		if (nv > 16)
-			nv = 16;
-		if (nv <= 0)
-			return -EIO;
-		for (int i = 0; i < nv; i++) {
-			iov[i].iov_base = v[i].iov_base;
-			iov[i].iov_len = v[i].iov_len;
-		}
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)nv;
-		n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -errno;
-		}
-		advance_partial(c, (size_t)n);
-		evbuffer_drain(c->out, (size_t)n);
-	}
-}
-
-/* Drop every queued frame that has not started going out; keep the unwritten tail of a frame
- * already partly written so the stream stays parseable. */
-static void discard_unsent(struct session_core *c)
-{
-	unsigned char keep[ARENA_FRAME_MAX];
-	size_t k = MIN(c->out_partial, sizeof(keep));
-
-	if (k)
-		evbuffer_remove(c->out, keep, k);
-	evbuffer_drain(c->out, evbuffer_get_length(c->out));
-	if (k)
-		evbuffer_add(c->out, keep, k);
-}
-
 static void session_flush(struct session *s)
 {
 	struct session_core *c = s->core;
@@ -253,7 +164,7 @@ static void session_flush(struct session *s)
 
 	if (c->state != SS_OPEN && c->state != SS_CLOSING)
 		return;
-	r = write_out(s);
+	r = outq_write(c->out, c->fd, &c->out_partial);
 	if (r < 0) {
 		log_debug("client %s: write failed: %s", c->peer_text, strerror(-r));
 		session_finish(s);
@@ -313,7 +224,7 @@ static void cut_too_slow(struct session *s)
 		log_info("client %s kicked: too slow (%zu bytes waiting)", c->peer_text,
 		         evbuffer_get_length(c->out));
 	atomic_fetch_add(&s->env->stats->kicked, 1);
-	discard_unsent(c);
+	outq_discard_unsent(c->out, c->out_partial);
 	queue_bye(s, ARENA_BYE_TOO_SLOW, "too slow");
 	session_begin_close(s);
 }
@@ -327,7 +238,7 @@ int session_send(struct session *s, const void *frame, size_t len)
 		return -EPIPE;
 	if (evbuffer_get_length(c->out) + len > cap) {
 		/* Maybe the socket can take some now; if not, this client is too slow. */
-		int r = write_out(s);
+		int r = outq_write(c->out, c->fd, &c->out_partial);
 
 		if (r < 0) {
 			session_finish(s);
@@ -399,7 +310,7 @@ static void queue_bye(struct session *s, enum arena_bye_reason reason, const cha
 	if (n > 0) {
 		/* The goodbye always fits: make room by dropping what has not started going out. */
 		if (evbuffer_get_length(c->out) + (size_t)n > s->env->cfg->output_buffer)
-			discard_unsent(c);
+			outq_discard_unsent(c->out, c->out_partial);
 		if (evbuffer_add(c->out, frame, (size_t)n) == 0)
 			atomic_fetch_add(&s->env->stats->frames_out, 1);
 	}
@@ -593,86 +504,113 @@ static void protocol_error(struct session *s, int err)
 	session_bye(s, ARENA_BYE_PROTOCOL_ERROR, text);
 }
 
-/* Decode and handle up to SESSION_FRAMES_PER_WAKEUP complete frames. Returns true if complete
- * frames are still waiting. */
-static bool process_input(struct session *s)
+/* Decode and handle the complete frames at the start of p[0..len), at most
+ * SESSION_FRAMES_PER_WAKEUP of them. *ret_used: the bytes handled. Returns true if a complete
+ * frame (or a header to reject) is left for the next wakeup. */
+static bool handle_frames(struct session *s, const unsigned char *p, size_t len, size_t *ret_used)
 {
 	struct session_core *c = s->core;
-	struct arena_msg m;
+	size_t off = 0, flen = 0;
+	bool more = false;
 
-	for (int i = 0; i < SESSION_FRAMES_PER_WAKEUP; i++) {
-		size_t have = evbuffer_get_length(c->in), flen;
-		const unsigned char *p;
+	for (int i = 0; c->state == SS_OPEN && len - off >= ARENA_HEADER_SIZE; i++) {
+		int r =
+		    arena_frame_peek(p + off, ARENA_HEADER_SIZE, s->env->cfg->max_payload, &flen);
+		struct arena_msg m;
 		uint64_t now;
-		int r;
 
-		if (c->state != SS_OPEN || have < ARENA_HEADER_SIZE)
-			return false;
-		p = evbuffer_pullup(c->in, ARENA_HEADER_SIZE);
-		if (!p)
-			return false;
-		r = arena_frame_peek(p, ARENA_HEADER_SIZE, s->env->cfg->max_payload, &flen);
-		if (r < 0) {
-			protocol_error(s, r);
-			return false;
+		if (i == SESSION_FRAMES_PER_WAKEUP) {
+			more = r < 0 || len - off >= flen;
+			break;
 		}
-		if (have < flen)
-			return false;
-		p = evbuffer_pullup(c->in, (ev_ssize_t)flen);
-		if (!p)
-			return false;
-		r = arena_decode_payload(ARENA_SIDE_SERVER, p[2], p + ARENA_HEADER_SIZE,
-		                         flen - ARENA_HEADER_SIZE, &m);
-		evbuffer_drain(c->in, flen);
 		if (r < 0) {
 			protocol_error(s, r);
-			return false;
+			break;
+		}
+		if (len - off < flen)
+			break;
+		r = arena_decode_payload(ARENA_SIDE_SERVER, p[off + 2], p + off + ARENA_HEADER_SIZE,
+		                         flen - ARENA_HEADER_SIZE, &m);
+		off += flen;
+		if (r < 0) {
+			protocol_error(s, r);
+			break;
 		}
 		now = arena_now_ms();
 		c->last_frame_ms = now;
 		atomic_fetch_add(&s->env->stats->frames_in, 1);
 		handle_message(s, &m, now);
 	}
-	if (c->state != SS_OPEN || evbuffer_get_length(c->in) < ARENA_HEADER_SIZE)
-		return false;
-	/* Is another whole frame (or a header to reject) already buffered? */
-	{
-		const unsigned char *p = evbuffer_pullup(c->in, ARENA_HEADER_SIZE);
-		size_t flen = 0;
-
-		if (!p)
-			return false;
-		if (arena_frame_peek(p, ARENA_HEADER_SIZE, s->env->cfg->max_payload, &flen) < 0)
-			return true;
-		return evbuffer_get_length(c->in) >= flen;
-	}
+	*ret_used = off;
+	return more;
 }
 
-/* One recv() of at most `want` bytes straight into space reserved at the end of `in`. (Not
- * evbuffer_read(): it asks the kernel with ioctl(FIONREAD) how much to read before every read, a
- * second system call per message.) Sets eof at end of stream. 0 (data, nothing, or EOF) or
- * -errno. */
-static int read_in(struct session_core *c, size_t want)
+/* One recv() of at most `want` bytes into buf. Sets eof at end of stream. The byte count (0 for
+ * nothing or EOF) or -errno. */
+static ssize_t recv_some(struct session_core *c, void *buf, size_t want)
 {
-	struct evbuffer_iovec v;
 	ssize_t n;
 
-	if (evbuffer_reserve_space(c->in, (ev_ssize_t)want, &v, 1) != 1)
-		return -ENOMEM;
 	do
-		n = recv(c->fd, v.iov_base, MIN(v.iov_len, want), MSG_DONTWAIT);
+		n = recv(c->fd, buf, want, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int err = errno;
-
-		v.iov_len = 0;
-		evbuffer_commit_space(c->in, &v, 1);
-		return err == EAGAIN || err == EWOULDBLOCK ? 0 : -err;
-	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	if (n == 0)
 		c->eof = true;
-	v.iov_len = (size_t)n;
-	return evbuffer_commit_space(c->in, &v, 1) < 0 ? -EIO : 0;
+	return n;
+}
+
+/* Read up to `want` more bytes into `in` (into space reserved at its end, no copy) and handle
+ * what is complete there. (Not evbuffer_read(): it asks the kernel with ioctl(FIONREAD) how much
+ * to read before every read, a second system call per message.) Returns 1 if complete frames are
+ * left for the next wakeup, 0 if not, or -errno. */
+static int input_buffered(struct session *s, size_t want)
+{
+	struct session_core *c = s->core;
+	struct evbuffer_iovec v;
+	const unsigned char *p;
+	size_t len, used = 0;
+	bool more;
+
+	if (want > 0) {
+		ssize_t n;
+
+		if (evbuffer_reserve_space(c->in, (ev_ssize_t)want, &v, 1) != 1)
+			return -ENOMEM;
+		n = recv_some(c, v.iov_base, MIN(v.iov_len, want));
+		v.iov_len = n > 0 ? (size_t)n : 0;
+		if (evbuffer_commit_space(c->in, &v, 1) < 0)
+			return -EIO;
+		if (n < 0)
+			return (int)n;
+	}
+	len = evbuffer_get_length(c->in);
+	if (len < ARENA_HEADER_SIZE || !(p = evbuffer_pullup(c->in, -1)))
+		return 0;
+	more = handle_frames(s, p, len, &used);
+	evbuffer_drain(c->in, used);
+	return more;
+}
+
+/* The usual case, nothing buffered: read onto the stack and handle the frames from there; only
+ * what is left (a partial frame, or frames beyond this wakeup's share) is copied into `in`.
+ * Returns like input_buffered(). */
+static int input_direct(struct session *s)
+{
+	struct session_core *c = s->core;
+	unsigned char buf[SESSION_READ_CHUNK];
+	size_t used = 0;
+	ssize_t n = recv_some(c, buf, sizeof(buf));
+	bool more;
+
+	if (n <= 0)
+		return (int)n;
+	more = handle_frames(s, buf, (size_t)n, &used);
+	if (c->state == SS_OPEN && used < (size_t)n &&
+	    evbuffer_add(c->in, buf + used, (size_t)n - used) < 0)
+		return -ENOMEM;
+	return more;
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -680,6 +618,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct session *s = arg;
 	struct session_core *c = s->core;
 	size_t have, in_cap;
+	int r;
 
 	if (c->state == SS_CLOSING || c->state == SS_LINGER) {
 		bool gone = discard_input(c);
@@ -700,17 +639,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	 * backlog stays in its own socket buffer, not in our memory. */
 	have = evbuffer_get_length(c->in);
 	in_cap = s->env->cfg->max_payload + ARENA_HEADER_SIZE + SESSION_READ_CHUNK;
-	if (!c->eof && have < in_cap) {
-		int r = read_in(c, MIN(in_cap - have, SESSION_READ_CHUNK));
-
-		if (r < 0) {
-			log_debug("client %s: read failed: %s", c->peer_text, strerror(-r));
-			session_finish(s);
-			return;
-		}
+	if (have == 0 && !c->eof)
+		r = input_direct(s);
+	else if (c->eof || have >= in_cap)
+		r = input_buffered(s, 0);
+	else
+		r = input_buffered(s, MIN(in_cap - have, SESSION_READ_CHUNK));
+	if (r < 0) {
+		log_debug("client %s: read failed: %s", c->peer_text, strerror(-r));
+		session_finish(s);
+		return;
 	}
-
-	if (process_input(s)) {
+	if (r > 0) {
 		/* More frames buffered: come back on the next loop pass, after the other ready
 		 * connections. (event_active() would run us again in this same pass, before the
 		 * loop polls anyone else: a flooding client would starve its neighbours.) The
