@@ -37,9 +37,11 @@ enum worker_state {
 	WORKER_DEAD = 4,
 };
 
+/* Each slot starts a cache line of its own: a worker bumps its counters per frame, and must
+ * not share those lines with its neighbour's. */
 struct worker_slot {
-	_Atomic uint32_t state; /* enum worker_state */
-	_Atomic uint32_t gen;   /* bumped by the master each time the slot is (re)filled */
+	_Alignas(64) _Atomic uint32_t state; /* enum worker_state */
+	_Atomic uint32_t gen; /* bumped by the master each time the slot is (re)filled */
 	_Atomic int32_t pid;
 	_Atomic uint64_t heartbeat_ms; /* CLOCK_MONOTONIC ms, stored by the worker's loop */
 	_Atomic uint32_t clients;      /* connections currently served */
@@ -53,8 +55,8 @@ struct worker_slot {
 	_Atomic uint64_t late_ticks;     /* ticks that started more than one period late */
 	_Atomic uint64_t ticks;
 	_Atomic uint64_t lock_wait_ms; /* since when it waits for a world lock (0: not waiting) */
-	uint8_t pad[16];
 };
+_Static_assert(sizeof(struct worker_slot) % 64 == 0, "worker slots must not share cache lines");
 
 struct shm_header {
 	uint64_t magic;
