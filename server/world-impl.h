@@ -18,7 +18,7 @@
 #include "world.h"
 
 #define WORLD_MAGIC        UINT64_C(0x31444c524f574e41) /* "ANWORLD1" little endian */
-#define WORLD_VERSION      3
+#define WORLD_VERSION      4
 #define WORLD_CHAT_RING    64 /* chat messages a room keeps */
 #define WORLD_NONE         UINT32_MAX
 #define WORLD_GC_PERIOD_MS 1000
@@ -64,6 +64,8 @@ struct wroom_dir {
 	uint8_t is_public;   /* created by matchmaking */
 	uint8_t name_len;
 	char name[ARENA_ROOM_MAX + 1];
+	uint8_t has_origin;             /* opened by a JOIN from a known address ... */
+	uint8_t origin[WORLD_ADDR_LEN]; /* ... this one (max_rooms_per_ip counts it) */
 };
 
 struct wseat {

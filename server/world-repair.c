@@ -101,6 +101,9 @@ static void repair_directory(struct world *w)
 		if (d->state != WR_OPEN)
 			d->state = WR_FREE;
 		d->is_public = d->is_public ? 1 : 0;
+		d->has_origin = d->state == WR_OPEN && d->has_origin ? 1 : 0;
+		if (!d->has_origin)
+			memset(d->origin, 0, WORLD_ADDR_LEN);
 		d->nmembers = 0;
 		d->nresumable = 0;
 	}
@@ -225,9 +228,11 @@ static int check_room(struct world *w, uint32_t r, const uint32_t *members,
 				    wdir(w, o)->name_len == d->name_len &&
 				    !memcmp(wdir(w, o)->name, d->name, d->name_len))
 					return -EUCLEAN;
-	} else if (d->state != WR_FREE) {
-		return -EUCLEAN;
+	} else if (d->state != WR_FREE || d->has_origin) {
+		return -EUCLEAN; /* a free entry counts for no address */
 	}
+	if (d->has_origin > 1)
+		return -EUCLEAN;
 	if (members[r] != d->nmembers || resumable[r] != d->nresumable)
 		return -EUCLEAN;
 	if (world_lock_room(w, r) < 0)

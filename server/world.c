@@ -211,8 +211,10 @@ static uint32_t find_room(struct world *w, const char *name, size_t len)
 	return WORLD_NONE;
 }
 
-/* Open a new room; WORLD_NONE when max_rooms are open or its lock is unrecoverable. */
-static uint32_t create_room(struct world *w, const char *name, size_t len, bool is_public)
+/* Open a new room, recording origin (NULL: none) as its creator's address; WORLD_NONE when
+ * max_rooms are open or its lock is unrecoverable. */
+static uint32_t create_room(struct world *w, const char *name, size_t len, bool is_public,
+                            const uint8_t *origin)
 {
 	uint32_t r;
 
@@ -231,6 +233,11 @@ static uint32_t create_room(struct world *w, const char *name, size_t len, bool 
 	d->name_len = (uint8_t)len;
 	memcpy(d->name, name, len);
 	d->name[len] = '\0';
+	d->has_origin = origin != NULL;
+	if (origin)
+		memcpy(d->origin, origin, WORLD_ADDR_LEN);
+	else
+		memset(d->origin, 0, WORLD_ADDR_LEN);
 	d->state = WR_OPEN;
 	w->nrooms_open++;
 	if (r >= w->room_hwm)
@@ -249,6 +256,8 @@ static void close_room(struct world *w, uint32_t r)
 	d->state = WR_FREE;
 	d->nmembers = 0;
 	d->nresumable = 0;
+	d->has_origin = 0;
+	memset(d->origin, 0, WORLD_ADDR_LEN);
 	w->nrooms_open--;
 	while (w->room_hwm > 0 && wdir(w, w->room_hwm - 1)->state == WR_FREE)
 		w->room_hwm--;
@@ -463,7 +472,8 @@ static void resume_room(struct world *w, uint32_t pidx, uint32_t r)
 	} else if (p->room_name_len > 0) {
 		target = find_room(w, p->room_name, p->room_name_len);
 		if (target == WORLD_NONE)
-			target = create_room(w, p->room_name, p->room_name_len, p->room_public);
+			target =
+			    create_room(w, p->room_name, p->room_name_len, p->room_public, NULL);
 	}
 	if (target != WORLD_NONE && seat_player(w, pidx, target, NULL) < 0)
 		world_maybe_close(w, target);
@@ -644,6 +654,22 @@ static uint32_t matchmake(struct world *w, uint32_t cur)
 	return best;
 }
 
+/* Open rooms created from address origin. Scans the open part of the directory: bounded by
+ * max_rooms (<= 65535), and JOINs are rate-limited per player. */
+static uint32_t rooms_from(struct world *w, const uint8_t *origin)
+{
+	uint32_t n = 0;
+
+	for (uint32_t r = 0; r < w->room_hwm; r++) {
+		struct wroom_dir *d = wdir(w, r);
+
+		if (d->state == WR_OPEN && d->has_origin &&
+		    !memcmp(d->origin, origin, WORLD_ADDR_LEN))
+			n++;
+	}
+	return n;
+}
+
 /* The room slot `cur` frees if its only member leaves it. */
 static bool frees_on_leave(struct world *w, uint32_t cur)
 {
@@ -654,7 +680,7 @@ static bool frees_on_leave(struct world *w, uint32_t cur)
 }
 
 static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t len,
-                       struct world_room_info *ret)
+                       const struct world_origin *from, struct world_room_info *ret)
 {
 	struct wplayer *p = wplayer(w, pidx);
 	uint32_t cur = wplayer_room(p), r;
@@ -679,6 +705,14 @@ static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t 
 	if (r == WORLD_NONE) {
 		if (w->nrooms_open - frees_on_leave(w, cur) >= w->max_rooms)
 			return -ENOSPC;
+		/* Leaving cur frees one of the address's rooms if it opened cur and is alone in it.
+		 */
+		if (from) {
+			bool frees_own = frees_on_leave(w, cur) && wdir(w, cur)->has_origin &&
+			                 !memcmp(wdir(w, cur)->origin, from->addr, WORLD_ADDR_LEN);
+			if (rooms_from(w, from->addr) - frees_own >= from->max_rooms)
+				return -EDQUOT;
+		}
 		if (!len) {
 			for (unsigned k = 0; k <= w->max_rooms; k++) {
 				snprintf(auto_name, sizeof(auto_name), "room-%u", w->next_room_n++);
@@ -696,7 +730,7 @@ static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t 
 	}
 	bool created = false;
 	if (r == WORLD_NONE) {
-		r = create_room(w, name, len, is_public);
+		r = create_room(w, name, len, is_public, from ? from->addr : NULL);
 		if (r == WORLD_NONE)
 			return -ENOSPC;
 		created = true;
@@ -709,9 +743,15 @@ static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t 
 
 int world_join(struct world *w, uint32_t pidx, const char *name, struct world_room_info *ret)
 {
+	return world_join_from(w, pidx, name, NULL, ret);
+}
+
+int world_join_from(struct world *w, uint32_t pidx, const char *name,
+                    const struct world_origin *from, struct world_room_info *ret)
+{
 	struct world_room_info info;
 
-	if (!w || !name || !ret || pidx >= w->max_players)
+	if (!w || !name || !ret || pidx >= w->max_players || (from && from->max_rooms < 1))
 		return -EINVAL;
 	size_t len = strnlen(name, ARENA_ROOM_MAX + 1);
 	if (len > ARENA_ROOM_MAX || (len && !arena_utf8_valid(name, len)))
@@ -719,7 +759,7 @@ int world_join(struct world *w, uint32_t pidx, const char *name, struct world_ro
 	int e = world_lock_world(w);
 	if (e < 0)
 		return e;
-	e = join_locked(w, pidx, name, len, &info);
+	e = join_locked(w, pidx, name, len, from, &info);
 	world_unlock_world(w);
 	if (e == 0)
 		*ret = info;

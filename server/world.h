@@ -92,8 +92,25 @@ struct world_room_info {
 /* JOIN: name non-empty joins or creates that room; empty = matchmaking: the fullest public room
  * with a free seat, else a new room named "room-<n>". A player already in a room leaves it first
  * (joining the same room again is a no-op that succeeds). Errors: -EBUSY room full,
- * -ENOSPC max_rooms reached, -EINVAL bad name (the caller validated UTF-8 already). */
+ * -ENOSPC max_rooms reached, -EINVAL bad name (the caller validated UTF-8 already). The rooms
+ * it opens count for no address: world_join_from() with from = NULL. */
 int world_join(struct world *w, uint32_t pidx, const char *name, struct world_room_info *ret);
+
+/* Where a JOIN comes from, for max_rooms_per_ip: the client's address key (opaque bytes, equal
+ * for every client the limit should group: the daemon uses peer_key(), i.e. the IPv4 address or
+ * the IPv6 /64) and the limit (>= 1) at the time of the JOIN. */
+#define WORLD_ADDR_LEN 20
+struct world_origin {
+	uint8_t addr[WORLD_ADDR_LEN];
+	unsigned max_rooms; /* rooms this address may have open at once */
+};
+
+/* world_join() from an address: a room it opens records from->addr as its creator's address
+ * for as long as it stays open; when opening one would give that address more than
+ * from->max_rooms open rooms, the JOIN fails with -EDQUOT and the player stays where it was.
+ * Joining a room that is already open is never limited. from = NULL: no limit, no record. */
+int world_join_from(struct world *w, uint32_t pidx, const char *name,
+                    const struct world_origin *from, struct world_room_info *ret);
 
 /* The room the player is seated in, as JOINED reports it (x, y = its current cell), e.g. after
  * a resume put it back in a room. -ENOENT in the lobby. */
