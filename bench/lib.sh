@@ -68,17 +68,22 @@ wait_port() {
 }
 
 # start_arenad PORT WORKERS [key=value ...]: the keys go to [server], [limits] or [game].
-# Sets ARENAD_PID. Generous limits so the benchmark measures the server, not its guards.
+# Sets ARENAD_PID. Generous limits so the benchmark measures the server, not its guards: the
+# bots come from a few loopback addresses, so max_rooms_per_ip is 65535 unless given.
 start_arenad() {
 	local port=$1 workers=$2
 	shift 2
 	local conf=$BENCH_TMP/arenad-$port.conf
 	local server="" limits="" game=""
 	local kv k
+	case " $* " in
+	*" max_rooms_per_ip="*) ;;
+	*) limits="max_rooms_per_ip = 65535"$'\n' ;;
+	esac
 	for kv in "$@"; do
 		k=${kv%%=*}
 		case $k in
-		max_payload | handshake_timeout | idle_timeout | output_buffer | input_rate | input_burst | chat_rate | chat_burst | request_rate | request_burst | flood_kick)
+		max_payload | handshake_timeout | idle_timeout | output_buffer | input_rate | input_burst | chat_rate | chat_burst | request_rate | request_burst | flood_kick | max_rooms_per_ip)
 			limits+="$k = ${kv#*=}"$'\n' ;;
 		tick_rate | max_players | max_rooms | room_width | room_height | room_capacity | gems_per_room | keyframe_interval | resume_grace | leaderboard_size)
 			game+="$k = ${kv#*=}"$'\n' ;;

@@ -65,6 +65,8 @@ struct arena_config {
 	unsigned request_rate;         /* 1..1000 JOIN/LEAVE/LEADERBOARD_REQ/PING per second */
 	unsigned request_burst;        /* 1..10000 */
 	unsigned flood_kick;           /* 1..1000000 dropped inputs in a row before BYE(flood) */
+	unsigned max_rooms_per_ip;     /* 1..65535 rooms open at once that were opened by a JOIN
+	                                * from one IPv4 address or IPv6 /64; read per JOIN */
 
 	/* [game] */
 	unsigned tick_rate;            /* 1..100 Hz */

@@ -55,6 +55,7 @@ const struct key_def cfg_keys[] = {
     KEY("limits", request_rate, KT_UINT, 1, 1000),
     KEY("limits", request_burst, KT_UINT, 1, 10000),
     KEY("limits", flood_kick, KT_UINT, 1, 1000000),
+    KEY("limits", max_rooms_per_ip, KT_UINT, 1, 65535),
 
     KEY("game", tick_rate, KT_UINT, 1, 100),
     KEY("game", max_players, KT_UINT, 1, 1000000),
@@ -114,6 +115,7 @@ void arena_config_defaults(struct arena_config *ret)
 	ret->request_rate = 10;
 	ret->request_burst = 20;
 	ret->flood_kick = 200;
+	ret->max_rooms_per_ip = 64;
 
 	ret->tick_rate = 20;
 	ret->max_players = 20000;

@@ -144,6 +144,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.request_rate, 10);
 	assert_int_equal(c.request_burst, 20);
 	assert_int_equal(c.flood_kick, 200);
+	assert_int_equal(c.max_rooms_per_ip, 64);
 	assert_int_equal(c.tick_rate, 20);
 	assert_int_equal(c.max_players, 20000);
 	assert_int_equal(c.max_rooms, 2000);
@@ -328,6 +329,12 @@ static void test_durations_and_sizes_in_file(void **state)
 	             "1..10000", NULL);
 	expect_error("[limits]\nrequest_burst = 10001\n", -ERANGE, "t.conf:2:", "request_burst",
 	             NULL);
+	expect_error("[limits]\nmax_rooms_per_ip = 0\n", -ERANGE, "t.conf:2:", "max_rooms_per_ip",
+	             "1..65535", NULL);
+	expect_error("[limits]\nmax_rooms_per_ip = 65536\n", -ERANGE,
+	             "t.conf:2:", "max_rooms_per_ip", NULL);
+	load_ok("[limits]\nmax_rooms_per_ip = 65535\n", &c);
+	assert_int_equal(c.max_rooms_per_ip, 65535);
 	expect_error("[game]\nresume_grace = 2h\n", -ERANGE, "t.conf:2:", "resume_grace", "0s..1h",
 	             NULL);
 }

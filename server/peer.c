@@ -195,6 +195,16 @@ static void key_addr(const struct peer_addr *p, uint8_t ret[16])
 		memset(ret + 8, 0, 8);
 }
 
+void peer_key(const struct peer_addr *p, struct peer_addr *ret)
+{
+	struct peer_addr k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = p->family;
+	key_addr(p, k.addr);
+	*ret = k;
+}
+
 static size_t bucket_of(const struct peer_table *t, uint16_t family, const uint8_t addr[16],
                         uint16_t slot)
 {

@@ -32,6 +32,11 @@ struct peer_addr {
  * of family 0, which every such peer shares. */
 void peer_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct peer_addr *ret);
 
+/* The address p is counted under for the per-address limits: same family, port 0, the IPv4
+ * address or the /64 prefix of an IPv6 address (the rest zeroed). Two peers share a key exactly
+ * when peer_table_count() counts them together; every byte of *ret is set (no padding). */
+void peer_key(const struct peer_addr *p, struct peer_addr *ret);
+
 /* "1.2.3.4:5555" or "[::1]:5555" (or "local" for family 0) into buf; returns buf. */
 const char *peer_format(const struct peer_addr *p, char buf[PEER_TEXT_MAX]);
 

@@ -10,13 +10,17 @@
  * counted apart), BYE(flood); CHAT drops are answered every time (each is a human action the
  * sender should know was lost). Everything
  * else is applied through world.h and answered with JOINED, LEFT, LEADERBOARD or a non-fatal
- * ERROR. The session's `room` mirrors the world: it is set from what the world answered,
- * always through session_set_room() so the tick knows its sorted list is stale.
+ * ERROR. A JOIN carries the client's address key (peer_key(), as max_clients_per_ip counts it)
+ * and max_rooms_per_ip to world_join_from(), which refuses to open a room beyond that limit
+ * (ERROR(too_many_rooms) with a text naming it). The session's `room` mirrors the world: it is set
+ * from what the world answered, always through session_set_room() so the tick knows its sorted list
+ * is stale.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "peer.h"
 #include "play.h"
 #include "shm.h"
 #include "world.h"
@@ -145,10 +149,17 @@ int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
 	return send_joined(s, &info);
 }
 
+_Static_assert(sizeof(struct peer_addr) == WORLD_ADDR_LEN, "a peer key is a world address");
+
 static int on_join(struct session *s, const struct arena_join *j)
 {
 	struct world_room_info info;
-	int r = world_join(s->env->world, s->pidx, j->room.s, &info);
+	struct world_origin from = {.max_rooms = s->env->cfg->max_rooms_per_ip};
+	struct peer_addr key;
+
+	peer_key(session_peer(s), &key);
+	memcpy(from.addr, &key, WORLD_ADDR_LEN);
+	int r = world_join_from(s->env->world, s->pidx, j->room.s, &from, &info);
 
 	if (r == 0) {
 		entered(s, &info);
@@ -162,6 +173,9 @@ static int on_join(struct session *s, const struct arena_join *j)
 		return session_error(s, ARENA_ERR_ROOM_FULL, "room full");
 	case -ENOSPC:
 		return session_error(s, ARENA_ERR_TOO_MANY_ROOMS, "too many rooms");
+	case -EDQUOT:
+		return session_error(s, ARENA_ERR_TOO_MANY_ROOMS,
+		                     "too many rooms opened from your address (max_rooms_per_ip)");
 	case -EINVAL:
 		return session_error(s, ARENA_ERR_BAD_NAME, "bad room name");
 	default:

@@ -898,6 +898,11 @@ uint64_t sessions_generation(const struct sessions *t)
 	return t->gen;
 }
 
+const struct peer_addr *session_peer(const struct session *s)
+{
+	return &s->core->peer;
+}
+
 void session_set_room(struct session *s, uint32_t room)
 {
 	if (s->room != room) {

@@ -18,6 +18,7 @@
 
 struct world;
 struct shm_header;
+struct peer_addr;
 struct worker_slot;
 
 /* What every session of one worker shares. Owned by the worker; replaced (cfg) on reload. */
@@ -72,6 +73,9 @@ void session_bye(struct session *s, enum arena_bye_reason reason, const char *te
 
 /* Encode and queue any message (helper over arena_encode + session_send). */
 int session_send_msg(struct session *s, const struct arena_msg *m);
+
+/* The client's address (as the master accounted for it: peer.h). Valid while s is. */
+const struct peer_addr *session_peer(const struct session *s);
 
 /* Set s->room (the only way to change it), moving the sessions generation (sessions.h). */
 void session_set_room(struct session *s, uint32_t room);

@@ -160,6 +160,9 @@ write_conf() {
 		heartbeat_timeout = 3s
 		crash_limit = 5
 		crash_window = 30s
+		[limits]
+		# every bot comes from 127.0.0.1: matchmaking opens one room per 16 of them
+		max_rooms_per_ip = 65535
 		[game]
 		leaderboard_size = 10
 		resume_grace = 30s
