@@ -108,6 +108,28 @@ static void load_ok(const char *text, struct arena_config *ret)
 
 /* ---- Defaults and the sample file ------------------------------------------------------- */
 
+/* cfg_equal() must see a change of any single key: the dump round trip and the fuzzer rely on
+ * it. Each key's field is changed in place (first byte flipped: a different number, flag, path
+ * or level; for listen, one address more). */
+static void test_equal_sees_every_key(void **state)
+{
+	struct arena_config def, c;
+
+	(void)state;
+	arena_config_defaults(&def);
+	for (size_t i = 0; i < CFG_NKEYS; i++) {
+		const struct key_def *k = &cfg_keys[i];
+
+		c = def;
+		if (k->type == KT_LISTEN)
+			c.nlisten++;
+		else
+			*(unsigned char *)cfg_key_field(&c, k) ^= 1;
+		if (cfg_equal(&c, &def))
+			fail_msg("cfg_equal() does not compare [%s] %s", k->section, k->name);
+	}
+}
+
 static void test_defaults(void **state)
 {
 	struct arena_config c;
@@ -948,6 +970,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_equal_sees_every_key),
 	    cmocka_unit_test(test_empty_and_no_file_are_defaults),
 	    cmocka_unit_test(test_sample_file_loads),
 	    cmocka_unit_test(test_value_parsers),

@@ -323,6 +323,7 @@ bool cfg_equal(const struct arena_config *a, const struct arena_config *b)
 	       a->idle_timeout_ms == b->idle_timeout_ms && a->output_buffer == b->output_buffer &&
 	       a->input_rate == b->input_rate && a->input_burst == b->input_burst &&
 	       a->chat_rate == b->chat_rate && a->chat_burst == b->chat_burst &&
+	       a->request_rate == b->request_rate && a->request_burst == b->request_burst &&
 	       a->flood_kick == b->flood_kick && a->max_rooms_per_ip == b->max_rooms_per_ip &&
 	       a->tick_rate == b->tick_rate && a->max_players == b->max_players &&
 	       a->max_rooms == b->max_rooms && a->room_width == b->room_width &&
