@@ -131,22 +131,23 @@ pass "a closed port fails at once with exit 1 and says why"
 
 # ---- hostile servers ----
 
-hostile close "$tmp/close.port"
-wait_for "$tmp/close.port" . || fail "hostile server did not start"
-timeout 30 "$client" --batch --name ann "127.0.0.1:$(cat "$tmp/close.port")" \
-	>"$tmp/close.out" 2>"$tmp/close.err" </dev/null
-rc=$?
-[ "$rc" -eq 3 ] || fail "a server closing without BYE gave exit $rc, want 3"
-grep -q "closed the connection" "$tmp/close.err" || fail "no message for the closed connection"
+# Run the client against hostile server MODE; its exit status must be WANT and its stderr
+# must match MESSAGE. Output in $tmp/MODE.out and $tmp/MODE.err.
+against_hostile() {
+	local mode=$1 want=$2 message=$3 rc
+	hostile "$mode" "$tmp/$mode.port"
+	wait_for "$tmp/$mode.port" . || fail "hostile server did not start"
+	timeout 30 "$client" --batch --name ann "127.0.0.1:$(cat "$tmp/$mode.port")" \
+		>"$tmp/$mode.out" 2>"$tmp/$mode.err" </dev/null
+	rc=$?
+	[ "$rc" -eq "$want" ] || fail "hostile server '$mode' gave exit $rc, want $want"
+	grep -q "$message" "$tmp/$mode.err" || fail "hostile server '$mode': no '$message' message"
+}
+
+against_hostile close 3 "closed the connection"
 pass "a server that closes without BYE gives exit 3"
 
-hostile esc "$tmp/esc.port"
-wait_for "$tmp/esc.port" . || fail "hostile server did not start"
-timeout 30 "$client" --batch --name ann "127.0.0.1:$(cat "$tmp/esc.port")" \
-	>"$tmp/esc.out" 2>"$tmp/esc.err" </dev/null
-rc=$?
-[ "$rc" -eq 4 ] || fail "a hostile chat frame gave exit $rc, want 4"
-grep -q "protocol error from the server" "$tmp/esc.err" || fail "no protocol error message"
+against_hostile esc 4 "protocol error from the server"
 if LC_ALL=C grep -q $'\x1b' "$tmp/esc.out" "$tmp/esc.err"; then
 	fail "an ESC byte from the network reached the output"
 fi

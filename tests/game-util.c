@@ -8,7 +8,8 @@
 
 #include "game-util.h"
 
-int gu_join_reply(struct hc *c, struct arena_joined *ret, unsigned timeout_ms)
+/* The answer to a JOIN already sent; on ERROR its text goes to ret_text if not NULL. */
+static int join_reply(struct hc *c, struct arena_joined *ret, char *ret_text, unsigned timeout_ms)
 {
 	uint64_t deadline = h_now_ms() + timeout_ms;
 	struct arena_msg m;
@@ -23,21 +24,40 @@ int gu_join_reply(struct hc *c, struct arena_joined *ret, unsigned timeout_ms)
 				*ret = m.u.joined;
 			return 0;
 		}
-		if (m.type == ARENA_ERROR)
+		if (m.type == ARENA_ERROR) {
+			if (ret_text) {
+				memcpy(ret_text, m.u.error.text.s, m.u.error.text.len);
+				ret_text[m.u.error.text.len] = '\0';
+			}
 			return m.u.error.code;
+		}
 		if (m.type == ARENA_BYE)
 			return -EPROTO;
 	}
 }
 
-int gu_join(struct hc *c, const char *room, struct arena_joined *ret, unsigned timeout_ms)
+int gu_join_reply(struct hc *c, struct arena_joined *ret, unsigned timeout_ms)
+{
+	return join_reply(c, ret, NULL, timeout_ms);
+}
+
+int gu_join_text(struct hc *c, const char *room, struct arena_joined *ret,
+                 char ret_text[ARENA_TEXT_MAX + 1], unsigned timeout_ms)
 {
 	struct arena_msg m = {.type = ARENA_JOIN};
 
+	ret_text[0] = '\0';
 	m.u.join.room.len = (uint8_t)strlen(room);
 	snprintf(m.u.join.room.s, sizeof(m.u.join.room.s), "%s", room);
 	int r = hc_send(c, &m);
-	return r < 0 ? r : gu_join_reply(c, ret, timeout_ms);
+	return r < 0 ? r : join_reply(c, ret, ret_text, timeout_ms);
+}
+
+int gu_join(struct hc *c, const char *room, struct arena_joined *ret, unsigned timeout_ms)
+{
+	char text[ARENA_TEXT_MAX + 1];
+
+	return gu_join_text(c, room, ret, text, timeout_ms);
 }
 
 int gu_move(struct hc *c, uint32_t seq, int dx, int dy)

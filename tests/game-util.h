@@ -26,6 +26,10 @@
  * JOINED, the ERROR code (> 0) on ERROR, or a negative errno (timeout, closed). */
 int gu_join(struct hc *c, const char *room, struct arena_joined *ret, unsigned timeout_ms);
 
+/* gu_join, and on ERROR its text (at most ARENA_TEXT_MAX bytes) in ret_text. */
+int gu_join_text(struct hc *c, const char *room, struct arena_joined *ret,
+                 char ret_text[ARENA_TEXT_MAX + 1], unsigned timeout_ms);
+
 /* Wait for the answer to a JOIN already sent, as gu_join. */
 int gu_join_reply(struct hc *c, struct arena_joined *ret, unsigned timeout_ms);
 

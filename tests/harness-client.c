@@ -383,6 +383,21 @@ int hc_hello(struct hc *c, const char *name, unsigned timeout_ms)
 	return hc_recv_type(c, ARENA_WELCOME, &m, timeout_ms);
 }
 
+struct hc *hc_welcome_retry(struct hd *d, const char *src, const char *name, unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+
+	do {
+		struct hc *c = hc_connect(d, src);
+
+		if (c && hc_hello(c, name, 2000) == 0)
+			return c;
+		hc_close(c);
+		h_sleep_ms(50);
+	} while (h_now_ms() < deadline);
+	return NULL;
+}
+
 long hc_ping(struct hc *c, unsigned timeout_ms)
 {
 	static uint64_t counter;

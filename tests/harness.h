@@ -275,6 +275,11 @@ int hc_wait_close(struct hc *c, unsigned timeout_ms);
 /* Send HELLO(name) and wait for WELCOME: 0 (c->welcome set) or an error as hc_recv_type. */
 int hc_hello(struct hc *c, const char *name, unsigned timeout_ms);
 
+/* Connect from src (NULL = 127.0.0.1) and HELLO(name), again every 50 ms for up to timeout_ms
+ * while the attempt fails (e.g. BYE(server full / ip limit) until the master has counted a
+ * close). The welcomed client, or NULL. */
+struct hc *hc_welcome_retry(struct hd *d, const char *src, const char *name, unsigned timeout_ms);
+
 /* PING with a stamp and wait for the PONG echoing it: the round trip in ms, or -errno. */
 long hc_ping(struct hc *c, unsigned timeout_ms);
 

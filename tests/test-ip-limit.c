@@ -13,23 +13,6 @@
 
 #define CAP 5
 
-/* Connect from src and HELLO, retrying for up to timeout_ms while the answer is BYE(ip limit)
- * (the master learns about closes asynchronously). Returns the welcomed client or NULL. */
-static struct hc *welcome_retry(struct hd *d, const char *src, unsigned timeout_ms)
-{
-	uint64_t deadline = h_now_ms() + timeout_ms;
-
-	do {
-		struct hc *c = hc_connect(d, src);
-
-		if (c && hc_hello(c, "retry", 2000) == 0)
-			return c;
-		hc_close(c);
-		h_sleep_ms(50);
-	} while (h_now_ms() < deadline);
-	return NULL;
-}
-
 int main(void)
 {
 	struct hc *five[CAP], *sixth, *other, *again, *late[CAP];
@@ -63,7 +46,7 @@ int main(void)
 
 	hc_close(five[0]);
 	five[0] = NULL;
-	again = welcome_retry(d, "127.0.0.2", 3000);
+	again = hc_welcome_retry(d, "127.0.0.2", "retry", 3000);
 	CHECK(again != NULL, "after one of the five left, a new client from 127.0.0.2 is welcomed");
 	hc_close(again);
 	hc_close_all(five, CAP);
@@ -82,7 +65,7 @@ int main(void)
 	CHECK(hd_wait_workers(d, 4, w, 4, 3000) == 4, "the killed workers were replaced");
 	size_t ok = 0;
 	for (size_t i = 0; i < CAP; i++) {
-		late[i] = welcome_retry(d, "127.0.0.4", 3000);
+		late[i] = hc_welcome_retry(d, "127.0.0.4", "retry", 3000);
 		ok += late[i] != NULL;
 	}
 	CHECK(ok == CAP, "5 new clients from 127.0.0.4 are welcomed (%zu)", ok);

@@ -10,22 +10,6 @@
 
 #define CAP 20
 
-/* Connect and HELLO, retrying for up to timeout_ms while the answer is BYE(server full). */
-static struct hc *welcome_retry(struct hd *d, unsigned timeout_ms)
-{
-	uint64_t deadline = h_now_ms() + timeout_ms;
-
-	do {
-		struct hc *c = hc_connect(d, NULL);
-
-		if (c && hc_hello(c, "late", 2000) == 0)
-			return c;
-		hc_close(c);
-		h_sleep_ms(50);
-	} while (h_now_ms() < deadline);
-	return NULL;
-}
-
 int main(void)
 {
 	struct hc *full[CAP], *extra;
@@ -40,7 +24,7 @@ int main(void)
 
 	/* The harness's own start-up probe may still count until its close is reported. */
 	for (size_t i = 0; i < CAP; i++) {
-		full[i] = welcome_retry(d, 3000);
+		full[i] = hc_welcome_retry(d, NULL, "late", 3000);
 		welcomed += full[i] != NULL;
 	}
 	REQUIRE(welcomed == CAP, "%d clients welcomed (%zu)", CAP, welcomed);
@@ -70,7 +54,7 @@ int main(void)
 	}
 	welcomed = 0;
 	for (size_t i = 0; i < 5; i++) {
-		full[i] = welcome_retry(d, 3000);
+		full[i] = hc_welcome_retry(d, NULL, "late", 3000);
 		welcomed += full[i] != NULL;
 	}
 	CHECK(welcomed == 5, "after five clients left, five new ones are welcomed (%zu)", welcomed);

@@ -14,42 +14,6 @@
 #define CAP     3
 #define WAIT_MS 5000
 
-/* The answer to a JOIN: 0 on JOINED, the ERROR code (> 0), or a negative errno; on ERROR its
- * text goes to ret_text (up to ARENA_TEXT_MAX bytes). */
-static int join_text(struct hc *c, const char *room, struct arena_joined *ret,
-                     char ret_text[ARENA_TEXT_MAX + 1])
-{
-	struct arena_msg m = {.type = ARENA_JOIN};
-	uint64_t deadline = h_now_ms() + WAIT_MS;
-
-	ret_text[0] = '\0';
-	m.u.join.room.len = (uint8_t)strlen(room);
-	memcpy(m.u.join.room.s, room, m.u.join.room.len);
-	int r = hc_send(c, &m);
-	if (r < 0)
-		return r;
-	for (int i = 0; i < 1000; i++) {
-		int left = h_remaining(deadline);
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = hc_recv(c, &m, (unsigned)left);
-		if (r < 0)
-			return r;
-		if (m.type == ARENA_JOINED) {
-			if (ret)
-				*ret = m.u.joined;
-			return 0;
-		}
-		if (m.type == ARENA_ERROR) {
-			memcpy(ret_text, m.u.error.text.s, m.u.error.text.len);
-			ret_text[m.u.error.text.len] = '\0';
-			return m.u.error.code;
-		}
-	}
-	return -ETIMEDOUT;
-}
-
 /* LEAVE: the reply type (ARENA_LEFT, or the ERROR code + 256), or a negative errno. */
 static int leave(struct hc *c)
 {
@@ -93,7 +57,7 @@ int main(void)
 		char room[16];
 
 		snprintf(room, sizeof(room), "two-%d", i);
-		r = join_text(a[i], room, &opened[i], text);
+		r = gu_join_text(a[i], room, &opened[i], text, WAIT_MS);
 		MUST(r == 0, "client %d from 127.0.0.2 opens room %s (got %d %s)", i, room, r,
 		     text);
 	}
@@ -101,29 +65,29 @@ int main(void)
 	          opened[0].room_id != opened[2].room_id,
 	      "three distinct rooms were opened");
 
-	r = join_text(a[CAP], "two-3", &j, text);
+	r = gu_join_text(a[CAP], "two-3", &j, text, WAIT_MS);
 	CHECK(r == ARENA_ERR_TOO_MANY_ROOMS,
 	      "a 4th room from 127.0.0.2: ERROR(too_many_rooms) (%d)", r);
 	CHECK(strstr(text, "address") != NULL, "the text names the per-address limit ('%s')", text);
-	r = join_text(a[CAP], "", &j, text);
+	r = gu_join_text(a[CAP], "", &j, text, WAIT_MS);
 	CHECK(r == ARENA_ERR_TOO_MANY_ROOMS,
 	      "matchmaking that must open a room: ERROR(too_many_rooms) too (%d)", r);
 	r = leave(a[CAP]);
 	CHECK(r == 256 + ARENA_ERR_NOT_IN_ROOM, "the refused client is still in the lobby (%d)", r);
-	r = join_text(a[CAP], "two-1", &j, text);
+	r = gu_join_text(a[CAP], "two-1", &j, text, WAIT_MS);
 	CHECK(r == 0 && j.room_id == opened[1].room_id,
 	      "it can still JOIN an open room by name (%d, room %u)", r, r == 0 ? j.room_id : 0);
 
 	b = hc_connect(d, "127.0.0.3");
 	MUST(b && hc_hello(b, "three", WAIT_MS) == 0, "a client from 127.0.0.3 welcomed");
-	r = join_text(b, "three-0", &j, text);
+	r = gu_join_text(b, "three-0", &j, text, WAIT_MS);
 	CHECK(r == 0, "127.0.0.3 opens a room of its own (%d %s)", r, text);
 
 	r = leave(a[0]);
 	CHECK(r == ARENA_LEFT, "client 0 from 127.0.0.2 leaves its room, which closes (%d)", r);
-	r = join_text(a[CAP + 1], "two-4", &j, text);
+	r = gu_join_text(a[CAP + 1], "two-4", &j, text, WAIT_MS);
 	CHECK(r == 0, "then a new room from 127.0.0.2 opens (%d %s)", r, text);
-	r = join_text(a[0], "two-5", &j, text);
+	r = gu_join_text(a[0], "two-5", &j, text, WAIT_MS);
 	CHECK(r == ARENA_ERR_TOO_MANY_ROOMS, "and 127.0.0.2 is at its limit again (%d)", r);
 
 	hc_close(b);
