@@ -2,7 +2,7 @@
  *
  * MOVE and CHAT are first charged to per-session token buckets (session.h): MOVE at input_rate
  * per second with depth input_burst, CHAT at chat_rate per 10 s with depth chat_burst. JOIN,
- * LEAVE, LEADERBOARD_REQ and (through play_request(), called by session.c) PING share a third
+ * LEAVE, LEADERBOARD_REQ and (through the request handler, called by session.c) PING share a third
  * bucket, request_rate per second with depth request_burst. Rates are read from the current
  * configuration on every refill, so a reload applies at once. A dropped message is counted in
  * the worker's scoreboard; MOVE and request drops are answered with ERROR(rate limited) at most
@@ -91,7 +91,7 @@ static int charge(struct session *s, uint64_t now_ms, enum bucket b)
 	return 1;
 }
 
-int play_request(struct session *s, uint64_t now_ms)
+static int play_request(struct session *s, uint64_t now_ms)
 {
 	return charge(s, now_ms, B_REQUEST);
 }
@@ -125,7 +125,7 @@ static void entered(struct session *s, const struct world_room_info *info)
 	session_set_room(s, info->room);
 }
 
-int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
+static int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
 {
 	const struct arena_config *cfg = s->env->cfg;
 	struct world_room_info info;
@@ -245,7 +245,7 @@ static int on_leaderboard(struct session *s)
 	return session_send_msg(s, &m);
 }
 
-int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
+static int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
 {
 	int r;
 
@@ -270,7 +270,7 @@ int play_message(struct session *s, const struct arena_msg *m, uint64_t now_ms)
 	}
 }
 
-void play_gone(struct session *s, uint64_t now_ms)
+static void play_gone(struct session *s, uint64_t now_ms)
 {
 	if (s->welcomed) {
 		/* The grace in force now (it may have been reloaded) applies to this player. */
@@ -279,3 +279,10 @@ void play_gone(struct session *s, uint64_t now_ms)
 	}
 	session_set_room(s, WORLD_NO_ROOM);
 }
+
+const struct session_game play_game = {
+    .welcomed = play_welcomed,
+    .request = play_request,
+    .message = play_message,
+    .gone = play_gone,
+};

@@ -38,7 +38,6 @@
 #include "kicklog.h"
 #include "log.h"
 #include "outq.h"
-#include "play.h"
 #include "sessions.h"
 #include "shm.h"
 #include "util.h"
@@ -339,7 +338,7 @@ static void session_unwelcome(struct session *s)
 {
 	if (!s->welcomed)
 		return;
-	play_gone(s, arena_now_ms());
+	s->env->game->gone(s, arena_now_ms());
 	s->welcomed = false;
 	s->core->set->gen++;
 	atomic_fetch_sub(&s->env->stats->players, 1);
@@ -460,7 +459,7 @@ static void handle_hello(struct session *s, const struct arena_hello *h, uint64_
 	log_debug("client %s welcomed as '%s' (id %u, %s)", s->core->peer_text, s->name, info.id,
 	          info.resume == ARENA_RESUME_OK ? "resumed" : "new");
 	arm_timer(s, now); /* from the handshake deadline to the idle one */
-	play_welcomed(s, info.room, now);
+	s->env->game->welcomed(s, info.room, now);
 }
 
 static void handle_message(struct session *s, const struct arena_msg *m, uint64_t now)
@@ -482,7 +481,7 @@ static void handle_message(struct session *s, const struct arena_msg *m, uint64_
 	case ARENA_PING: {
 		struct arena_msg pong;
 
-		if (play_request(s, now) <= 0)
+		if (s->env->game->request(s, now) <= 0)
 			return;
 		memset(&pong, 0, sizeof(pong));
 		pong.type = ARENA_PONG;
@@ -491,7 +490,7 @@ static void handle_message(struct session *s, const struct arena_msg *m, uint64_
 		return;
 	}
 	default:
-		play_message(s, m, now);
+		s->env->game->message(s, m, now);
 		return;
 	}
 }

@@ -1,10 +1,11 @@
 /* session.h: one client connection inside a worker, as seen by the game modules.
  *
- * worker.c and session.c (the process core) own the connection: the socket, the libevent
- * bufferevent, the incremental decoder, the handshake and idle timers, the output cap, HELLO
- * and WELCOME, PING and PONG, and closing. Game messages of a welcomed session are handed to
- * play.c (play.h); each tick, tick.c (tick.h) sends snapshots and chat through session_send().
- * The fields below marked "game" belong to play.c/tick.c; the core only initialises them.
+ * session.c (net/) owns the connection: the socket, the incremental decoder, the handshake and
+ * idle timers, the output cap, HELLO and WELCOME, PING and PONG, and closing. It knows nothing
+ * of the game's rules: a welcomed session's game messages go to the handlers the worker put in
+ * session_env.game (struct session_game, implemented by game/play.c), so net/ never calls up
+ * into game/. Each tick, game/tick.c sends snapshots and chat through session_send(). The fields
+ * below marked "game" belong to the game layer; the core only initialises them.
  */
 #ifndef ARENA_SESSION_H
 #define ARENA_SESSION_H
@@ -20,15 +21,35 @@ struct world;
 struct shm_header;
 struct peer_addr;
 struct worker_slot;
+struct session;
+struct arena_msg;
+
+/* The game's side of a session: what session.c calls on the game layer's behalf. Every handler
+ * is required. The game layer (game/play.c: play_game) implements it; the worker installs it in
+ * session_env.game. */
+struct session_game {
+	/* The session was just welcomed (WELCOME queued); room is where a resume put the player
+	 * (WORLD_NO_ROOM in the lobby). Sets the game fields up. */
+	int (*welcomed)(struct session *s, uint32_t room, uint64_t now_ms);
+	/* Charge one PING to the session's request budget: 1 to answer it, 0 if dropped, or a
+	 * negative errno if the session was closed (BYE(flood)). */
+	int (*request)(struct session *s, uint64_t now_ms);
+	/* One decoded game message of a welcomed session (anything but HELLO and PING). Returns 0,
+	 * or a negative errno if the handler closed the session. */
+	int (*message)(struct session *s, const struct arena_msg *m, uint64_t now_ms);
+	/* The session is going away, for any reason, while welcomed. */
+	void (*gone)(struct session *s, uint64_t now_ms);
+};
 
 /* What every session of one worker shares. Owned by the worker; replaced (cfg) on reload. */
 struct session_env {
 	struct world *world;
 	struct shm_header *shm;
 	const struct arena_config *cfg;
-	unsigned slot;             /* this worker's scoreboard slot */
-	uint32_t gen;              /* and its generation */
-	struct worker_slot *stats; /* &shm->slots[slot] */
+	unsigned slot;                   /* this worker's scoreboard slot */
+	uint32_t gen;                    /* and its generation */
+	struct worker_slot *stats;       /* &shm->slots[slot] */
+	const struct session_game *game; /* the game's handlers (required) */
 };
 
 struct session_core; /* private to session.c */

@@ -34,6 +34,7 @@
 #include "arena-build.h"
 #include "lock.h"
 #include "log.h"
+#include "play.h"
 #include "sessions.h"
 #include "shm.h"
 #include "tick.h"
@@ -498,6 +499,7 @@ int worker_main(void *args, int channel_fd)
 	w->env.slot = a->slot;
 	w->env.gen = a->gen;
 	w->env.stats = w->slot;
+	w->env.game = &play_game;
 
 	arena_lock_set_wait_flag(&w->slot->lock_wait_ms);
 	snprintf(role, sizeof(role), "worker.%u", a->slot);

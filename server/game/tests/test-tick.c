@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "play.h"
 #include "sessions.h"
 #include "shm.h"
 #include "tick.h"
@@ -79,6 +80,7 @@ static struct tt *tt_new(void)
 	t->env.slot = 0;
 	t->env.gen = 1;
 	t->env.stats = &t->hdr->slots[0];
+	t->env.game = &play_game;
 	t->base = event_base_new();
 	assert_non_null(t->base);
 	assert_int_equal(sessions_new(t->base, &t->env, &ops, NULL, &t->set), 0);
