@@ -20,6 +20,9 @@
  * one pending client is accepted and refused with BYE(server full), the reserve reopened, and
  * accepting pauses for 100 ms, doubling up to 1 s while the shortage lasts: no busy loop, and
  * the backlog keeps moving.
+ *
+ * accept.c is called by master.c and never calls it: a worker whose channel fails is reported
+ * through the ops the master gave accept_setup() (struct accept_ops), and the master decides.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -45,13 +48,20 @@ static void arm_ms(struct event *ev, uint32_t ms)
 	event_add(ev, &tv);
 }
 
+/* Whether a worker may be handed connections now. */
+static bool worker_eligible(const struct mworker *w)
+{
+	return w->pid > 0 && w->chan && w->ready && !w->retiring && !w->killed &&
+	       w->m->state == MS_RUNNING;
+}
+
 void accept_update(struct master *m)
 {
 	bool any_ready = false;
 	bool want;
 
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
-		if (master_worker_eligible(&m->workers[i]))
+		if (worker_eligible(&m->workers[i]))
 			any_ready = true;
 	if (any_ready)
 		m->accept_paused &= ~ACCEPT_NO_WORKER;
@@ -103,7 +113,7 @@ static int hand_over(struct master *m, int fd, const struct peer_addr *peer)
 		for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
 			struct mworker *w = &m->workers[i];
 
-			if (tried[i] || !master_worker_eligible(w) || w->conns >= w->cap)
+			if (tried[i] || !worker_eligible(w) || w->conns >= w->cap)
 				continue;
 			if (!best || w->conns < best->conns)
 				best = w;
@@ -132,7 +142,7 @@ static int hand_over(struct master *m, int fd, const struct peer_addr *peer)
 			char why[96];
 
 			snprintf(why, sizeof(why), "cannot take connections (%s)", strerror(-r));
-			master_kill_worker(best, why);
+			m->accept_ops->worker_failed(best, why);
 		}
 	}
 }
@@ -264,8 +274,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-int accept_setup(struct master *m)
+int accept_setup(struct master *m, const struct accept_ops *ops)
 {
+	m->accept_ops = ops;
 	m->backoff_ms = BACKOFF_MIN_MS;
 	m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (m->reserve_fd < 0)

@@ -1,5 +1,8 @@
 /* master-internal.h: the master's state, shared by master.c (lifecycle, supervision, reload,
  * shutdown) and accept.c (accepting and dispatching connections). Not a public interface.
+ *
+ * The dependency points one way: master.c calls accept.c; accept.c calls back only through
+ * struct accept_ops, which master.c fills.
  */
 #ifndef ARENA_MASTER_INTERNAL_H
 #define ARENA_MASTER_INTERNAL_H
@@ -84,6 +87,7 @@ struct master {
 	unsigned npending;
 	struct event *ev_pending;
 	struct peer_table *peers;
+	const struct accept_ops *accept_ops;
 	unsigned refused_full, refused_ip; /* since the last status tick, for one summary line */
 
 	struct mworker workers[ARENA_WORKERS_MAX];
@@ -106,17 +110,20 @@ struct master {
 	size_t scores_cap;
 };
 
-/* accept.c */
-int accept_setup(struct master *m);
+/* accept.c: called by master.c, never calling it back but through these. */
+struct accept_ops {
+	/* Worker w cannot take connections (its channel failed for cause `why`): the master
+	 * kills and replaces it. Runs inside the accept path; must not re-enter it but through
+	 * accept_update(). */
+	void (*worker_failed)(struct mworker *w, const char *why);
+};
+
+/* Open the accept events on m's listeners. ops must outlive m. 0 or a negative errno. */
+int accept_setup(struct master *m, const struct accept_ops *ops);
 void accept_teardown(struct master *m);
 /* Recompute whether accept events should be on (after any ACCEPT_* or worker change). */
 void accept_update(struct master *m);
 /* Close the listeners for good and refuse connections still waiting for a worker. */
 void accept_stop(struct master *m);
-
-/* master.c, used by accept.c */
-bool master_worker_eligible(const struct mworker *w);
-/* SIGKILL a worker for cause (logged with why); it is replaced once reaped. */
-void master_kill_worker(struct mworker *w, const char *why);
 
 #endif /* ARENA_MASTER_INTERNAL_H */

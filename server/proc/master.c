@@ -65,12 +65,6 @@ static void arm_ms(struct event *ev, uint64_t ms)
 	event_add(ev, &tv);
 }
 
-bool master_worker_eligible(const struct mworker *w)
-{
-	return w->pid > 0 && w->chan && w->ready && !w->retiring && !w->killed &&
-	       w->m->state == MS_RUNNING;
-}
-
 static unsigned workers_alive(const struct master *m)
 {
 	unsigned n = 0;
@@ -91,7 +85,8 @@ static unsigned workers_wanted(const struct master *m)
 	return n;
 }
 
-void master_kill_worker(struct mworker *w, const char *why)
+/* SIGKILL a worker for cause (logged with why); it is replaced once reaped. */
+static void kill_worker(struct mworker *w, const char *why)
 {
 	if (w->pid <= 0 || w->killed)
 		return;
@@ -100,6 +95,8 @@ void master_kill_worker(struct mworker *w, const char *why)
 	w->killed = true;
 	accept_update(w->m);
 }
+
+static const struct accept_ops accept_ops = {.worker_failed = kill_worker};
 
 /* ---- Persistence -------------------------------------------------------------------------- */
 
@@ -232,7 +229,7 @@ static int spawn(struct master *m, unsigned i)
 	r = channel_new(m->base, chfd, CH_MASK_MASTER, &master_channel_ops, w, NULL, &w->chan);
 	if (r < 0) {
 		safe_close(chfd);
-		master_kill_worker(w, "has no channel (out of memory)");
+		kill_worker(w, "has no channel (out of memory)");
 		return r;
 	}
 	log_info("worker.%u started (pid %d)", i, (int)pid);
@@ -306,7 +303,7 @@ static void on_worker_failed(struct channel *c, int error, const char *text, voi
 
 		snprintf(why, sizeof(why), "broke the channel protocol (%s: %s)", text,
 		         strerror(-error));
-		master_kill_worker(w, why);
+		kill_worker(w, why);
 	}
 	accept_update(w->m);
 }
@@ -458,7 +455,7 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 		if (!w->ready) {
 			if (now - w->started_ms > limit) {
 				snprintf(why, sizeof(why), "did not start within %u ms", limit);
-				master_kill_worker(w, why);
+				kill_worker(w, why);
 			}
 			continue;
 		}
@@ -483,7 +480,7 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 
 		snprintf(why, sizeof(why), "is wedged: no heartbeat for %llu ms",
 		         (unsigned long long)(now - stalest_hb));
-		master_kill_worker(stalest, why);
+		kill_worker(stalest, why);
 		m->wedge_hold_until_ms = now + 2 * SUPERVISE_MS;
 	}
 }
@@ -820,7 +817,7 @@ static int make_loop(struct master *m)
 	r = peer_table_new(&m->peers);
 	if (r < 0)
 		return r;
-	r = accept_setup(m);
+	r = accept_setup(m, &accept_ops);
 	if (r < 0)
 		return r;
 	m->ev_supervise = event_new(m->base, -1, EV_PERSIST, on_supervise, m);
