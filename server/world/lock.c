@@ -32,6 +32,15 @@ int arena_lock_init(struct arena_lock *l)
 }
 
 static _Atomic uint64_t *lock_wait_flag;
+static unsigned repairs_here; /* repairs this process made, since the last take */
+
+unsigned arena_lock_take_repairs(void)
+{
+	unsigned n = repairs_here;
+
+	repairs_here = 0;
+	return n;
+}
 
 void arena_lock_set_wait_flag(_Atomic uint64_t *since_ms)
 {
@@ -75,6 +84,7 @@ int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *
 		pthread_mutex_unlock(&l->m);
 		return -r;
 	}
+	repairs_here++;
 	if (ret_repaired)
 		*ret_repaired = true;
 	return 0;

@@ -35,6 +35,10 @@ int arena_lock_acquire(struct arena_lock *l, arena_lock_repair_fn repair, void *
 
 void arena_lock_release(struct arena_lock *l);
 
+/* How many dead owners' states this process has repaired (successful repairs inside
+ * arena_lock_acquire()) since the last call; resets the count. */
+unsigned arena_lock_take_repairs(void);
+
 /* Optional, per process: while arena_lock_acquire() waits for a lock held by someone else,
  * *since_ms holds the CLOCK_MONOTONIC ms the wait began (0 otherwise), so a supervisor can
  * tell a wedged lock holder from the workers merely queued behind it. NULL turns it off. */

@@ -1,4 +1,8 @@
-/* world-repair.c: repair of the world after a dead world-lock owner, and the invariant check.
+/* repair.c: the world lock: taking it, repairing what it guards after a dead owner, checking it.
+ *
+ * world_lock_world() lives here, beside its repair function, so that nothing below the top of
+ * the world (room.c, scores.c, directory.c, expiry.c) ever takes the world lock: they run with
+ * it held by their caller. This file calls those; only world.c calls this one.
  *
  * A world repair runs with the world lock held, when the previous owner died inside its
  * section. The player table is the authority: the free list, the expiry heap of detached
@@ -14,6 +18,23 @@
 #include <string.h>
 
 #include "world-impl.h"
+
+/* ---- The world lock --------------------------------------------------------------------- */
+
+int world_lock_world(struct world *w)
+{
+	bool repaired = false;
+	int r = arena_lock_acquire(&w->lock, world_repair, w, &repaired);
+
+	if (r == 0 && repaired)
+		world_count_repair(w);
+	return r;
+}
+
+void world_unlock_world(struct world *w)
+{
+	arena_lock_release(&w->lock);
+}
 
 /* ---- World repair ----------------------------------------------------------------------- */
 
@@ -87,7 +108,7 @@ static void repair_players(struct world *w)
 			w->ndetached++;
 		}
 	}
-	world_heap_rebuild(w);
+	expiry_rebuild(w);
 }
 
 static void repair_directory(struct world *w)
@@ -161,7 +182,7 @@ int world_repair(void *arg)
 		w->room_hwm = r + 1;
 	}
 	for (uint32_t r = 0; r < w->room_hwm; r++)
-		world_maybe_close(w, r);
+		dir_maybe_close(w, r);
 	if (w->next_id == 0)
 		w->next_id = 1;
 	scores_repair_locked(w);
@@ -206,7 +227,7 @@ static int check_players(struct world *w)
 		uint32_t pi = wheap(w)[i];
 		if (pi >= w->max_players || wplayer(w, pi)->state != WP_DETACHED ||
 		    wplayer(w, pi)->heap_pos != i ||
-		    (i > 0 && world_heap_before(w, pi, wheap(w)[(i - 1) / 2])))
+		    (i > 0 && expiry_before(w, pi, wheap(w)[(i - 1) / 2])))
 			return -EUCLEAN;
 	}
 	return 0;

@@ -1,13 +1,18 @@
-/* room.c: one room's live state: seats on the grid, gems, the chat ring, and their repair.
+/* room.c: one room's live state: seats on the grid, gems, the chat ring, their lock and repair.
  *
  * Everything here runs under the room's own robust lock (world-impl.h), taken either alone
- * (world_move, world_chat, the tick readers) or inside the world lock (join, leave, detach),
+ * (room_move, world_chat, the tick readers) or inside the world lock (join, leave, detach),
  * except world_room_peek, which only loads the room's atomic open flag, version and chat head.
  * Cells are found by bounded random probing with a linear scan as the fallback; the world sizes
  * capacity and gems so that a free cell always exists (capacity + gems <= width * height).
  * A chat message is written by first invalidating its ring slot, then filling it, then
  * publishing the sequence number, so a writer killed half-way leaves at most one broken entry,
  * which the repair cuts off by advancing chat_valid_from.
+ *
+ * The bottom of the world: room.c takes only room locks (world_lock_room() runs room_repair()
+ * on a dead owner's room) and calls nothing else of the world. A gem's point reaches the score
+ * table through room_move()'s caller (world_move() in world.c), which takes the world lock
+ * after the room lock is released.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +22,33 @@
 
 #include "arena-build.h"
 #include "world-impl.h"
+
+static volatile sig_atomic_t fault_armed;
+
+/* ---- The room lock ---------------------------------------------------------------------- */
+
+int world_lock_room(struct world *w, uint32_t r)
+{
+	struct room_ref ref = {w, r};
+	bool repaired = false;
+	int e = arena_lock_acquire(&wroom(w, r)->lock, room_repair, &ref, &repaired);
+
+	if (e == 0 && repaired)
+		world_count_repair(w);
+	return e;
+}
+
+void world_unlock_room(struct world *w, uint32_t r)
+{
+	arena_lock_release(&wroom(w, r)->lock);
+}
+
+void world_test_arm_lock_fault(void)
+{
+#if ARENA_TEST_FAULTS
+	fault_armed = 1;
+#endif
+}
 
 static int seat_at(const struct wroom *rm, uint32_t limit, uint32_t x, uint32_t y)
 {
@@ -258,18 +290,17 @@ static int lock_player_seat(struct world *w, uint32_t pidx, uint32_t *ret_room,
 	return 0;
 }
 
-int world_move(struct world *w, uint32_t pidx, int dx, int dy, bool *ret_scored)
+int room_move(struct world *w, uint32_t pidx, int dx, int dy, uint32_t *ret_score)
 {
 	if (!w || pidx >= w->max_players || dx < -1 || dx > 1 || dy < -1 || dy > 1)
 		return -EINVAL;
-	struct wplayer *p = wplayer(w, pidx);
 	struct wroom *rm;
 	uint32_t r;
 	int s, ret = lock_player_seat(w, pidx, &r, &rm, &s);
 	if (ret < 0)
 		return ret;
 #if ARENA_TEST_FAULTS
-	if (world_fault_armed())
+	if (fault_armed)
 		lock_fault(w, rm, s);
 #endif
 	struct wseat *st = &rm->seats[s];
@@ -298,16 +329,7 @@ int world_move(struct world *w, uint32_t pidx, int dx, int dy, bool *ret_scored)
 		}
 	}
 	world_unlock_room(w, r);
-
-	/* The best score by name lives in the world-locked score table; the room lock is released
-	 * first (lock order). A failure here loses nothing: leaving the room records it again. */
-	if (scored && world_lock_world(w) == 0) {
-		if (p->state == WP_ATTACHED)
-			scores_update_locked(w, p->name, p->name_len, score);
-		world_unlock_world(w);
-	}
-	if (ret_scored)
-		*ret_scored = scored;
+	*ret_score = scored ? score : 0;
 	return 0;
 }
 

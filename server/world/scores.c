@@ -10,6 +10,9 @@
  * reads with no lock: it copies the entries, then retries if the sequence moved. Every entry
  * word is an atomic accessed with relaxed order between acquire/release fences, so concurrent
  * reading is well defined in C11 and needs no lock the master could hang on.
+ *
+ * scores.c never takes the world lock itself: every writer here runs inside its caller's world
+ * lock section (world.c, directory.c, repair.c), so the lock's repair may call into it freely.
  */
 #include <errno.h>
 #include <sched.h>
@@ -325,19 +328,14 @@ int scores_check_locked(struct world *w)
 	return 0;
 }
 
-/* ---- Public ----------------------------------------------------------------------------- */
+/* ---- Leaderboard, import (world lock held) and lock-free export -------------------------- */
 
-int world_leaderboard(struct world *w, unsigned n, struct arena_leaderboard *ret)
+void scores_leaderboard_locked(struct world *w, unsigned n, struct arena_leaderboard *ret)
 {
 	struct world_score s;
 
-	if (!w || !ret)
-		return -EINVAL;
 	if (n > ARENA_LEADERBOARD_MAX)
 		n = ARENA_LEADERBOARD_MAX;
-	int e = world_lock_world(w);
-	if (e < 0)
-		return e;
 	if (n > w->top_n)
 		n = w->top_n;
 	ret->n = (uint8_t)n;
@@ -348,8 +346,6 @@ int world_leaderboard(struct world *w, unsigned n, struct arena_leaderboard *ret
 		memcpy(ret->entries[i].name.s, s.name, ret->entries[i].name.len);
 		ret->entries[i].score = s.score;
 	}
-	world_unlock_world(w);
-	return 0;
 }
 
 int world_scores_export(struct world *w, struct world_score *out, size_t max, size_t *ret_n)
@@ -386,10 +382,9 @@ static int cmp_score_desc(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int world_scores_import(struct world *w, const struct world_score *in, size_t n)
+int scores_import_order(const struct world_score *in, size_t n, const struct world_score ***ret,
+                        size_t *ret_n)
 {
-	if (!w || (!in && n))
-		return -EINVAL;
 	const struct world_score **order = n ? calloc(n, sizeof(*order)) : NULL;
 	size_t m = 0;
 
@@ -403,11 +398,13 @@ int world_scores_import(struct world *w, const struct world_score *in, size_t n)
 	}
 	if (m)
 		qsort(order, m, sizeof(*order), cmp_score_desc);
-	int e = world_lock_world(w);
-	if (e < 0) {
-		free(order);
-		return e;
-	}
+	*ret = order;
+	*ret_n = m;
+	return 0;
+}
+
+void scores_load_locked(struct world *w, const struct world_score *const *order, size_t m)
+{
 	scores_reset(w);
 	/* Best first, so once the table is full everything left is no better: drop it. */
 	for (size_t i = 0; i < m && nscores(w) < w->score_cap; i++) {
@@ -422,9 +419,6 @@ int world_scores_import(struct world *w, const struct world_score *in, size_t n)
 		hash_insert(w, order[i]->name, len, k);
 	}
 	top_rebuild(w);
-	world_unlock_world(w);
-	free(order);
-	return 0;
 }
 
 size_t world_scores_capacity(const struct world *w)

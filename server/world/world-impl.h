@@ -1,4 +1,4 @@
-/* world-impl.h: the private layout of the world in shared memory (world.c, room.c, scores.c).
+/* world-impl.h: the private layout of the world in shared memory, and the world's inner calls.
  *
  * The block starts with struct world (magic, geometry, table offsets, the world lock and the
  * counters it guards), followed by page-independent, 64-byte aligned tables addressed by index:
@@ -195,24 +195,59 @@ static inline void wplayer_set_room(struct wplayer *p, uint32_t r)
 	atomic_store_explicit(&p->room, r, memory_order_relaxed);
 }
 
-/* world.c: helpers for world-repair.c (world lock held). */
-bool world_str_valid(const char *s, size_t len, size_t max);
-void world_maybe_close(struct world *w, uint32_t r);
-/* Rebuild the expiry heap, and ndetached (its size), from the DETACHED players. */
-void world_heap_rebuild(struct world *w);
-/* Whether entry a of the heap may sit above entry b: a expires first (ties: lower pidx). */
-bool world_heap_before(struct world *w, uint32_t a, uint32_t b);
+static inline bool world_str_valid(const char *s, size_t len, size_t max)
+{
+	return len >= 1 && len <= max && s[len] == '\0' && arena_utf8_valid(s, len);
+}
 
-/* world-repair.c: the repair function of the world lock. */
-int world_repair(void *arg);
+/* Count a repair in the world header (lock.c counts it for the process). */
+static inline void world_count_repair(struct world *w)
+{
+	atomic_fetch_add_explicit(&w->repairs, 1, memory_order_relaxed);
+}
 
-/* world.c: locking with repair. Both return 0 or a negative errno (lock not held then). */
+/* The files of the world, each calling only the ones listed after it (world.c's comment draws
+ * it). Locks: world_lock_world() is in repair.c, beside the repair it runs; room locks are in
+ * room.c. Both return 0 or a negative errno (lock not held then). */
+
+/* repair.c */
 int world_lock_world(struct world *w);
 void world_unlock_world(struct world *w);
+/* The repair function of the world lock (world lock held). */
+int world_repair(void *arg);
+
+/* directory.c: with the world lock held. */
+/* The open room called name, or WORLD_NONE. */
+uint32_t dir_find_room(struct world *w, const char *name, size_t len);
+/* Open a new room, recording origin (NULL: none) as its creator's address; WORLD_NONE when
+ * max_rooms are open or its lock is unrecoverable. */
+uint32_t dir_create_room(struct world *w, const char *name, size_t len, bool is_public,
+                         const uint8_t *origin);
+/* Close room r if nobody is seated there or may resume into it. */
+void dir_maybe_close(struct world *w, uint32_t r);
+/* Seat p in open room r. 0, -EBUSY (full or no cell) or a lock error. */
+int dir_seat_player(struct world *w, uint32_t pidx, uint32_t r, struct world_room_info *ret);
+/* Take p out of room r's seats, keeping its score in the record and the score table. */
+void dir_unseat_player(struct world *w, uint32_t pidx, uint32_t r);
+
+/* expiry.c: the heap of DETACHED players, with the world lock held. */
+/* Whether entry a of the heap may sit above entry b: a expires first (ties: lower pidx). */
+bool expiry_before(struct world *w, uint32_t a, uint32_t b);
+/* Rebuild the heap, and ndetached (its size), from the DETACHED players. */
+void expiry_rebuild(struct world *w);
+/* The detached player closest to its deadline, or WORLD_NONE. */
+uint32_t expiry_top(struct world *w);
+/* p became DETACHED with its expire_ms set: count it and file it in the heap. */
+void expiry_add(struct world *w, uint32_t pidx);
+/* p stops being DETACHED: uncount it and take it out of the heap. */
+void expiry_remove(struct world *w, uint32_t pidx);
+
+/* room.c: the room lock (taking it repairs a dead owner's room). */
 int world_lock_room(struct world *w, uint32_t r);
 void world_unlock_room(struct world *w, uint32_t r);
-void world_count_repair(struct world *w);
-bool world_fault_armed(void);
+/* Move pidx one step in its room (world_move()'s checks and rules); *ret_score is the seat's new
+ * score if it picked a gem, else 0. Takes only the room lock. 0, -EINVAL or -ENOENT. */
+int room_move(struct world *w, uint32_t pidx, int dx, int dy, uint32_t *ret_score);
 
 /* The argument of room_repair(). */
 struct room_ref {
@@ -241,6 +276,13 @@ int room_check_locked(struct world *w, uint32_t r);
 
 /* scores.c: with the world lock held. */
 void scores_reset(struct world *w);
+void scores_leaderboard_locked(struct world *w, unsigned n, struct arena_leaderboard *ret);
+/* The valid entries of in[0..n), best first, in a new array (*ret, to free) of *ret_n. 0 or
+ * -ENOMEM. Takes no lock. */
+int scores_import_order(const struct world_score *in, size_t n, const struct world_score ***ret,
+                        size_t *ret_n);
+/* Replace the table with order[0..m) (best first), as many as fit. */
+void scores_load_locked(struct world *w, const struct world_score *const *order, size_t m);
 int scores_update_locked(struct world *w, const char *name, size_t len, uint32_t score);
 void scores_repair_locked(struct world *w);
 int scores_check_locked(struct world *w);

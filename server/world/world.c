@@ -1,4 +1,4 @@
-/* world.c: the world block: layout, locks and their repair, players, the room directory.
+/* world.c: the world's public face: layout, players, joining and leaving rooms, moves, scores.
  *
  * world_init() lays the tables out after struct world (world-impl.h). The world lock guards
  * the player table, the room directory and the score table; a room's lock guards its seats,
@@ -7,27 +7,30 @@
  * for play); join, leave and detach change both inside one world-lock section, taking the room
  * lock inside it (lock order: world, then at most one room).
  *
- * Detached players (resumable for resume_grace) sit in a min-heap on their deadline, so the
- * once-a-second GC frees the expired ones without scanning the table, and a HELLO that finds
- * the table full evicts the detached player closest to its deadline in O(log n): a full table
- * refuses a player only when every entry belongs to a live connection.
+ * Detached players (resumable for resume_grace) sit in a min-heap on their deadline
+ * (expiry.c), so a full table refuses a player only when every entry belongs to a live
+ * connection.
  *
- * Locks are taken through world_lock_world()/world_lock_room(), which run the repairs of
- * world-repair.c and room.c when the previous owner died, and count them per process
- * (world_take_repairs) and in the world header.
+ * The top of the world: world.c takes the world lock (world_lock_world(), repair.c, which runs
+ * the repair when the previous owner died) and calls the files below it, each of which runs
+ * inside a lock its caller holds and never calls back up:
+ *
+ *   world.c      -> repair.c, directory.c, expiry.c, room.c, scores.c
+ *   repair.c     -> directory.c, expiry.c, room.c, scores.c   (the world lock and its repair)
+ *   directory.c  -> room.c, scores.c
+ *   room.c       -> lock.c                                    (room locks and their repair)
+ *
+ * Repairs are counted per process by lock.c (world_take_repairs) and in the world header.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "arena-build.h"
 #include "shm.h"
 #include "world-impl.h"
-
-static unsigned repairs_here;
-static volatile sig_atomic_t fault_armed;
 
 /* ---- Layout ----------------------------------------------------------------------------- */
 
@@ -134,281 +137,6 @@ int world_init(void *mem, size_t size, const struct arena_config *cfg, uint64_t 
 	return 0;
 }
 
-/* ---- Locks and repair ------------------------------------------------------------------- */
-
-void world_count_repair(struct world *w)
-{
-	repairs_here++;
-	atomic_fetch_add_explicit(&w->repairs, 1, memory_order_relaxed);
-}
-
-unsigned world_take_repairs(void)
-{
-	unsigned n = repairs_here;
-
-	repairs_here = 0;
-	return n;
-}
-
-void world_test_arm_lock_fault(void)
-{
-#if ARENA_TEST_FAULTS
-	fault_armed = 1;
-#endif
-}
-
-bool world_fault_armed(void)
-{
-	return fault_armed != 0;
-}
-
-int world_lock_world(struct world *w)
-{
-	bool repaired = false;
-	int r = arena_lock_acquire(&w->lock, world_repair, w, &repaired);
-
-	if (r == 0 && repaired)
-		world_count_repair(w);
-	return r;
-}
-
-void world_unlock_world(struct world *w)
-{
-	arena_lock_release(&w->lock);
-}
-
-int world_lock_room(struct world *w, uint32_t r)
-{
-	struct room_ref ref = {w, r};
-	bool repaired = false;
-	int e = arena_lock_acquire(&wroom(w, r)->lock, room_repair, &ref, &repaired);
-
-	if (e == 0 && repaired)
-		world_count_repair(w);
-	return e;
-}
-
-void world_unlock_room(struct world *w, uint32_t r)
-{
-	arena_lock_release(&wroom(w, r)->lock);
-}
-
-bool world_str_valid(const char *s, size_t len, size_t max)
-{
-	return len >= 1 && len <= max && s[len] == '\0' && arena_utf8_valid(s, len);
-}
-
-/* ---- Room directory (world lock held) ---------------------------------------------------- */
-
-static uint32_t find_room(struct world *w, const char *name, size_t len)
-{
-	for (uint32_t r = 0; r < w->room_hwm; r++) {
-		struct wroom_dir *d = wdir(w, r);
-
-		if (d->state == WR_OPEN && d->name_len == len && !memcmp(d->name, name, len))
-			return r;
-	}
-	return WORLD_NONE;
-}
-
-/* Open a new room, recording origin (NULL: none) as its creator's address; WORLD_NONE when
- * max_rooms are open or its lock is unrecoverable. */
-static uint32_t create_room(struct world *w, const char *name, size_t len, bool is_public,
-                            const uint8_t *origin)
-{
-	uint32_t r;
-
-	if (w->nrooms_open >= w->max_rooms)
-		return WORLD_NONE;
-	for (r = 0; r < w->max_rooms && wdir(w, r)->state != WR_FREE; r++)
-		;
-	if (r >= w->max_rooms || world_lock_room(w, r) < 0)
-		return WORLD_NONE;
-	room_open_locked(w, r, name, len);
-	world_unlock_room(w, r);
-	struct wroom_dir *d = wdir(w, r);
-	d->nmembers = 0;
-	d->nresumable = 0;
-	d->is_public = is_public;
-	d->name_len = (uint8_t)len;
-	memcpy(d->name, name, len);
-	d->name[len] = '\0';
-	d->has_origin = origin != NULL;
-	if (origin)
-		memcpy(d->origin, origin, WORLD_ADDR_LEN);
-	else
-		memset(d->origin, 0, WORLD_ADDR_LEN);
-	d->state = WR_OPEN;
-	w->nrooms_open++;
-	if (r >= w->room_hwm)
-		w->room_hwm = r + 1;
-	return r;
-}
-
-static void close_room(struct world *w, uint32_t r)
-{
-	struct wroom_dir *d = wdir(w, r);
-
-	if (world_lock_room(w, r) == 0) {
-		room_close_locked(w, r);
-		world_unlock_room(w, r);
-	}
-	d->state = WR_FREE;
-	d->nmembers = 0;
-	d->nresumable = 0;
-	d->has_origin = 0;
-	memset(d->origin, 0, WORLD_ADDR_LEN);
-	w->nrooms_open--;
-	while (w->room_hwm > 0 && wdir(w, w->room_hwm - 1)->state == WR_FREE)
-		w->room_hwm--;
-}
-
-void world_maybe_close(struct world *w, uint32_t r)
-{
-	struct wroom_dir *d = wdir(w, r);
-
-	if (d->state == WR_OPEN && d->nmembers == 0 && d->nresumable == 0)
-		close_room(w, r);
-}
-
-/* Seat p in open room r. 0, -EBUSY (full or no cell) or a lock error. */
-static int seat_player(struct world *w, uint32_t pidx, uint32_t r, struct world_room_info *ret)
-{
-	struct wplayer *p = wplayer(w, pidx);
-	struct wroom_dir *d = wdir(w, r);
-
-	if (d->nmembers >= w->capacity)
-		return -EBUSY;
-	int e = world_lock_room(w, r);
-	if (e < 0)
-		return e;
-	e = room_seat_locked(w, r, pidx, p->id, p->score, ret);
-	world_unlock_room(w, r);
-	if (e < 0)
-		return e;
-	d->nmembers++;
-	wplayer_set_room(p, r);
-	p->room_public = d->is_public;
-	p->room_name_len = d->name_len;
-	memcpy(p->room_name, d->name, d->name_len + 1);
-	return 0;
-}
-
-/* Take p out of its room's seats, keeping its score in the record and the score table. The
- * directory count drops; p->room is left for the caller to set. */
-static void unseat_player(struct world *w, uint32_t pidx, uint32_t r)
-{
-	struct wplayer *p = wplayer(w, pidx);
-	uint32_t score;
-
-	if (world_lock_room(w, r) == 0) {
-		if (room_unseat_locked(w, r, pidx, &score) == 0 && score > p->score)
-			p->score = score;
-		world_unlock_room(w, r);
-	}
-	if (wdir(w, r)->nmembers > 0)
-		wdir(w, r)->nmembers--;
-	scores_update_locked(w, p->name, p->name_len, p->score);
-}
-
-/* ---- Expiry heap of detached players (world lock held) ----------------------------------- */
-
-bool world_heap_before(struct world *w, uint32_t a, uint32_t b)
-{
-	uint64_t ea = wplayer(w, a)->expire_ms, eb = wplayer(w, b)->expire_ms;
-
-	return ea < eb || (ea == eb && a < b);
-}
-
-static void heap_put(struct world *w, uint32_t pos, uint32_t pidx)
-{
-	wheap(w)[pos] = pidx;
-	wplayer(w, pidx)->heap_pos = pos;
-}
-
-static void heap_up(struct world *w, uint32_t pos)
-{
-	uint32_t *h = wheap(w), pidx = h[pos];
-
-	while (pos > 0) {
-		uint32_t parent = (pos - 1) / 2;
-		if (!world_heap_before(w, pidx, h[parent]))
-			break;
-		heap_put(w, pos, h[parent]);
-		pos = parent;
-	}
-	heap_put(w, pos, pidx);
-}
-
-static void heap_down(struct world *w, uint32_t pos)
-{
-	uint32_t *h = wheap(w), n = w->ndetached, pidx = h[pos];
-
-	for (;;) {
-		uint64_t child = 2 * (uint64_t)pos + 1;
-		if (child >= n)
-			break;
-		if (child + 1 < n && world_heap_before(w, h[child + 1], h[child]))
-			child++;
-		if (!world_heap_before(w, h[child], pidx))
-			break;
-		heap_put(w, pos, h[child]);
-		pos = (uint32_t)child;
-	}
-	heap_put(w, pos, pidx);
-}
-
-void world_heap_rebuild(struct world *w)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < w->max_players; i++) {
-		if (wplayer(w, i)->state == WP_DETACHED)
-			heap_put(w, n++, i);
-		else
-			wplayer(w, i)->heap_pos = WORLD_NONE;
-	}
-	w->ndetached = n;
-	for (uint32_t i = n / 2; i-- > 0;)
-		heap_down(w, i);
-}
-
-/* The detached player closest to its deadline, or WORLD_NONE. */
-static uint32_t heap_top(struct world *w)
-{
-	uint32_t top = w->ndetached > 0 ? wheap(w)[0] : WORLD_NONE;
-
-	return top < w->max_players && wplayer(w, top)->state == WP_DETACHED ? top : WORLD_NONE;
-}
-
-/* p became DETACHED with its expire_ms set: count it and file it in the heap. */
-static void detached_add(struct world *w, uint32_t pidx)
-{
-	if (w->ndetached >= w->max_players)
-		return; /* only a damaged count; world_check() reports it */
-	uint32_t pos = w->ndetached++;
-
-	wheap(w)[pos] = pidx;
-	heap_up(w, pos);
-}
-
-/* p stops being DETACHED: uncount it and take it out of the heap. */
-static void detached_remove(struct world *w, uint32_t pidx)
-{
-	struct wplayer *p = wplayer(w, pidx);
-	uint32_t pos = p->heap_pos, *h = wheap(w);
-
-	p->heap_pos = WORLD_NONE;
-	if (w->ndetached == 0 || pos >= w->ndetached || h[pos] != pidx)
-		return; /* not filed: only a damaged table; world_check() reports it */
-	uint32_t last = h[--w->ndetached];
-	if (pos == w->ndetached)
-		return;
-	heap_put(w, pos, last);
-	heap_down(w, pos);
-	heap_up(w, wplayer(w, last)->heap_pos);
-}
-
 /* ---- Players ---------------------------------------------------------------------------- */
 
 static void free_player(struct world *w, uint32_t pidx)
@@ -417,7 +145,7 @@ static void free_player(struct world *w, uint32_t pidx)
 	uint32_t r = wplayer_room(p);
 
 	if (p->state == WP_DETACHED) {
-		detached_remove(w, pidx);
+		expiry_remove(w, pidx);
 		if (r < w->max_rooms && wdir(w, r)->nresumable > 0)
 			wdir(w, r)->nresumable--;
 	} else if (p->state == WP_ATTACHED) {
@@ -430,7 +158,7 @@ static void free_player(struct world *w, uint32_t pidx)
 	p->next_free = w->free_head;
 	w->free_head = pidx;
 	if (r < w->max_rooms)
-		world_maybe_close(w, r);
+		dir_maybe_close(w, r);
 }
 
 static void detach_player(struct world *w, uint32_t pidx, uint64_t now_ms)
@@ -439,7 +167,7 @@ static void detach_player(struct world *w, uint32_t pidx, uint64_t now_ms)
 	uint32_t r = wplayer_room(p);
 
 	if (r < w->max_rooms)
-		unseat_player(w, pidx, r);
+		dir_unseat_player(w, pidx, r);
 	uint32_t grace = atomic_load_explicit(&w->resume_grace_ms, memory_order_relaxed);
 
 	if (grace == 0) {
@@ -449,7 +177,7 @@ static void detach_player(struct world *w, uint32_t pidx, uint64_t now_ms)
 	p->state = WP_DETACHED;
 	p->expire_ms = now_ms + grace;
 	w->nattached--;
-	detached_add(w, pidx);
+	expiry_add(w, pidx);
 	if (r < w->max_rooms)
 		wdir(w, r)->nresumable++;
 }
@@ -470,15 +198,15 @@ static void resume_room(struct world *w, uint32_t pidx, uint32_t r)
 	    !memcmp(d->name, p->room_name, d->name_len)) {
 		target = r;
 	} else if (p->room_name_len > 0) {
-		target = find_room(w, p->room_name, p->room_name_len);
+		target = dir_find_room(w, p->room_name, p->room_name_len);
 		if (target == WORLD_NONE)
-			target =
-			    create_room(w, p->room_name, p->room_name_len, p->room_public, NULL);
+			target = dir_create_room(w, p->room_name, p->room_name_len, p->room_public,
+			                         NULL);
 	}
-	if (target != WORLD_NONE && seat_player(w, pidx, target, NULL) < 0)
-		world_maybe_close(w, target);
+	if (target != WORLD_NONE && dir_seat_player(w, pidx, target, NULL) < 0)
+		dir_maybe_close(w, target);
 	if (target != r)
-		world_maybe_close(w, r);
+		dir_maybe_close(w, r);
 }
 
 int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char *name,
@@ -522,7 +250,7 @@ int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char
 		struct wplayer *p = wplayer(w, pidx);
 		uint32_t r = wplayer_room(p);
 
-		detached_remove(w, pidx);
+		expiry_remove(w, pidx);
 		p->state = WP_ATTACHED;
 		p->owner_slot = slot;
 		p->owner_gen = gen;
@@ -532,8 +260,8 @@ int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char
 	} else {
 		/* A full table makes room by evicting the detached player closest to its deadline
 		 * (its token stops working; its best score is in the score table already). */
-		if (w->free_head == WORLD_NONE && heap_top(w) != WORLD_NONE)
-			free_player(w, heap_top(w));
+		if (w->free_head == WORLD_NONE && expiry_top(w) != WORLD_NONE)
+			free_player(w, expiry_top(w));
 		if (w->free_head == WORLD_NONE) {
 			world_unlock_world(w);
 			return -ENOSPC;
@@ -624,7 +352,7 @@ int world_sweep(struct world *w, const struct shm_header *hdr, uint64_t now_ms)
 	}
 	/* The expired players are at the top of the heap; each round frees one (bounded anyway). */
 	for (uint32_t n = w->ndetached; gc && n > 0; n--) {
-		uint32_t top = heap_top(w);
+		uint32_t top = expiry_top(w);
 
 		if (top == WORLD_NONE || wplayer(w, top)->expire_ms > now_ms)
 			break;
@@ -689,7 +417,7 @@ static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t 
 
 	if (p->state != WP_ATTACHED)
 		return -ENOENT;
-	r = len ? find_room(w, name, len) : matchmake(w, cur);
+	r = len ? dir_find_room(w, name, len) : matchmake(w, cur);
 	if (r != WORLD_NONE && r == cur) {
 		int e = world_lock_room(w, r);
 		if (e < 0)
@@ -716,7 +444,7 @@ static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t 
 		if (!len) {
 			for (unsigned k = 0; k <= w->max_rooms; k++) {
 				snprintf(auto_name, sizeof(auto_name), "room-%u", w->next_room_n++);
-				if (find_room(w, auto_name, strlen(auto_name)) == WORLD_NONE)
+				if (dir_find_room(w, auto_name, strlen(auto_name)) == WORLD_NONE)
 					break;
 			}
 			name = auto_name;
@@ -724,20 +452,20 @@ static int join_locked(struct world *w, uint32_t pidx, const char *name, size_t 
 		}
 	}
 	if (cur < w->max_rooms) {
-		unseat_player(w, pidx, cur);
+		dir_unseat_player(w, pidx, cur);
 		wplayer_set_room(p, WORLD_NONE);
-		world_maybe_close(w, cur);
+		dir_maybe_close(w, cur);
 	}
 	bool created = false;
 	if (r == WORLD_NONE) {
-		r = create_room(w, name, len, is_public, from ? from->addr : NULL);
+		r = dir_create_room(w, name, len, is_public, from ? from->addr : NULL);
 		if (r == WORLD_NONE)
 			return -ENOSPC;
 		created = true;
 	}
-	int e = seat_player(w, pidx, r, ret);
+	int e = dir_seat_player(w, pidx, r, ret);
 	if (e < 0 && created)
-		world_maybe_close(w, r);
+		dir_maybe_close(w, r);
 	return e;
 }
 
@@ -778,10 +506,68 @@ int world_leave(struct world *w, uint32_t pidx)
 	if (p->state != WP_ATTACHED || r >= w->max_rooms) {
 		e = -ENOENT;
 	} else {
-		unseat_player(w, pidx, r);
+		dir_unseat_player(w, pidx, r);
 		wplayer_set_room(p, WORLD_NONE);
-		world_maybe_close(w, r);
+		dir_maybe_close(w, r);
 	}
 	world_unlock_world(w);
 	return e;
+}
+
+/* ---- Moves and scores ------------------------------------------------------------------- */
+
+int world_move(struct world *w, uint32_t pidx, int dx, int dy, bool *ret_scored)
+{
+	uint32_t score = 0;
+	int e = room_move(w, pidx, dx, dy, &score);
+
+	if (e < 0)
+		return e;
+	/* The best score by name lives in the world-locked score table; the room lock is released
+	 * first (lock order). A failure here loses nothing: leaving the room records it again. */
+	if (score > 0 && world_lock_world(w) == 0) {
+		struct wplayer *p = wplayer(w, pidx);
+
+		if (p->state == WP_ATTACHED)
+			scores_update_locked(w, p->name, p->name_len, score);
+		world_unlock_world(w);
+	}
+	if (ret_scored)
+		*ret_scored = score > 0;
+	return 0;
+}
+
+int world_leaderboard(struct world *w, unsigned n, struct arena_leaderboard *ret)
+{
+	if (!w || !ret)
+		return -EINVAL;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+	scores_leaderboard_locked(w, n, ret);
+	world_unlock_world(w);
+	return 0;
+}
+
+int world_scores_import(struct world *w, const struct world_score *in, size_t n)
+{
+	if (!w || (!in && n))
+		return -EINVAL;
+	const struct world_score **order;
+	size_t m;
+	int e = scores_import_order(in, n, &order, &m);
+	if (e < 0)
+		return e;
+	e = world_lock_world(w);
+	if (e == 0) {
+		scores_load_locked(w, order, m);
+		world_unlock_world(w);
+	}
+	free(order);
+	return e;
+}
+
+unsigned world_take_repairs(void)
+{
+	return arena_lock_take_repairs();
 }
