@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "arena_proto.h"
 #include "hist.h"
@@ -207,6 +208,13 @@ int report_json(const char *path, const struct run_stats *s, const struct report
 int report_hists(const char *prefix, const struct run_stats *s);
 
 /* ---- time ---- */
-uint64_t bots_now_us(void);
+
+/* Monotonic clock in microseconds. */
+static inline uint64_t bots_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 #endif /* ARENA_BOTS_H */

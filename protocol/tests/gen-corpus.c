@@ -1,4 +1,5 @@
-/* gen-corpus.c: writes (or checks) the decoder fuzzer's seed corpus, protocol/corpus/decoder/.
+/* gen-corpus.c: writes (or checks) the decoder fuzzer's seed corpus,
+ * protocol/tests/corpus/decoder/.
  *
  * Every seed is a raw byte stream as it would arrive on a socket. Valid frames and multi-frame
  * sessions are produced with arena_encode(), so the corpus follows the codec when the wire format

@@ -127,34 +127,12 @@ void results_reader_init(struct results_reader *r, struct run_stats *fin, struct
 	r->live_delta = delta;
 }
 
-/* Strict decimal u64 followed by ' ' or the end of the string. */
-static int take_u64(const char **s, uint64_t *ret)
-{
-	const char *p = *s;
-	uint64_t v = 0;
-	if (*p < '0' || *p > '9')
-		return -EBADMSG;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		uint64_t d = (uint64_t)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -EBADMSG;
-		v = v * 10 + d;
-	}
-	if (*p == ' ')
-		p++;
-	else if (*p != '\0')
-		return -EBADMSG;
-	*s = p;
-	*ret = v;
-	return 0;
-}
-
 static int parse_live(struct results_reader *r, const char *line)
 {
 	uint64_t v[C_COUNT + 2];
 	line += 2;
 	for (size_t i = 0; i < C_COUNT + 2; i++)
-		if (take_u64(&line, &v[i]) < 0)
+		if (hist_parse_u64(&line, &v[i]) < 0)
 			return -EBADMSG;
 	if (*line)
 		return -EBADMSG;
@@ -174,7 +152,7 @@ static int parse_final_field(struct results_reader *r, size_t n, const char *lin
 		    strncmp(line + 2, bot_counter_names[n], nl) != 0 || line[2 + nl] != ' ')
 			return -EBADMSG;
 		line += 3 + nl;
-		if (take_u64(&line, &val) < 0 || *line)
+		if (hist_parse_u64(&line, &val) < 0 || *line)
 			return -EBADMSG;
 		r->fin->c[n] = val;
 		return 0;
@@ -197,7 +175,7 @@ static int parse_final_field(struct results_reader *r, size_t n, const char *lin
 	if (line[0] != tag || line[1] != ' ')
 		return -EBADMSG;
 	line += 2;
-	if (take_u64(&line, &idx) < 0 || take_u64(&line, &val) < 0 || *line || idx != n)
+	if (hist_parse_u64(&line, &idx) < 0 || hist_parse_u64(&line, &val) < 0 || *line || idx != n)
 		return -EBADMSG;
 	arr[n] = val;
 	return 0;

@@ -1,5 +1,8 @@
 /* load.h: the inside of one arena-bots load process, shared by load.c (the loop) and bot.c.
  *
+ * load.c owns the bots and calls bot.c's functions below; bot.c never calls into load.c (a
+ * finished bot is reported through loadproc.bot_done).
+ *
  * A load process owns a libevent base, an array of bots, and one set of results. Inputs are
  * driven by a timer wheel: every bot has a fixed slot (its random phase) in the input period,
  * and one precise timer walks the slots, so a slot's intended time is exact and a late timer
@@ -111,6 +114,10 @@ struct loadproc {
 	int64_t min_tick_off;
 	uint64_t first_snap;
 
+	/* Set by load.c, called by bot.c: a bot reached B_DONE (no reconnect), so the run may end
+	 * early when none are left. The loop owns the bots; they report back only through this. */
+	void (*bot_done)(struct loadproc *lp);
+
 	struct run_stats *st;
 	struct hist *live_delta;
 	uint64_t rng;
@@ -135,11 +142,27 @@ uint32_t bot_pending(const struct bot *b);
 /* End of the run: account outstanding inputs, close, release. */
 void bot_finish(struct bot *b, uint64_t now);
 
-/* ---- load.c ---- */
-uint64_t lp_rand(struct loadproc *lp);
-double lp_rand01(struct loadproc *lp);
-/* A bot reached B_DONE (no reconnect): the run may end early when none are left. */
-void lp_bot_done(struct loadproc *lp);
-bool lp_in_window(const struct loadproc *lp, uint64_t t);
+/* ---- the process's random numbers and measuring window (used by load.c and bot.c) ---- */
+
+static inline uint64_t lp_rand(struct loadproc *lp)
+{
+	/* xorshift64* */
+	uint64_t x = lp->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	lp->rng = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static inline double lp_rand01(struct loadproc *lp)
+{
+	return (double)(lp_rand(lp) >> 11) / 9007199254740992.0; /* [0, 1) */
+}
+
+static inline bool lp_in_window(const struct loadproc *lp, uint64_t t)
+{
+	return lp->win_set && t >= lp->win_start && t < lp->win_end;
+}
 
 #endif /* ARENA_LOAD_H */

@@ -88,4 +88,10 @@ int hist_parse_line(struct hist_parser *p, struct hist *h, const char *line);
  * 0 and fills *ret, or -EBADMSG / -EIO / -ENOMEM; *ret untouched on failure. */
 int hist_read(FILE *in, struct hist *ret);
 
+/* Strict decimal, as the text formats of histograms and results write it: at least one digit,
+ * no sign, no leading space, overflow checked; it must be followed by a single space and the
+ * next number, or by the end of the line (a trailing '\n' is accepted). Advances *s past the
+ * number and its space. Returns 0 or -EBADMSG (*s and ret untouched). */
+int hist_parse_u64(const char **s, uint64_t *ret);
+
 #endif /* ARENA_HIST_H */

@@ -5,7 +5,8 @@
  * result loads back to an equal configuration, and a rejected input leaves the output untouched
  * with a one-line message that names the input. A violation aborts, which libFuzzer records.
  *
- * Run on a scratch copy of the seeds: fuzz-config -dict=config/fuzz-config.dict COPY_OF_CORPUS
+ * Run on a scratch copy of the seeds: fuzz-config -dict=config/tests/fuzz-config.dict
+ * COPY_OF_CORPUS
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -158,9 +158,7 @@ int hist_write(const struct hist *h, FILE *out)
 	return 0;
 }
 
-/* Strict decimal: at least one digit, no sign, no leading space, overflow checked; stops at a
- * single space or the end of the line (a trailing '\n' is accepted). */
-static int parse_u64(const char **s, uint64_t *ret)
+int hist_parse_u64(const char **s, uint64_t *ret)
 {
 	const char *p = *s;
 	uint64_t v = 0;
@@ -195,7 +193,7 @@ int hist_parse_begin(struct hist_parser *p, struct hist *h, const char *line)
 		return -EBADMSG;
 	line += 5;
 	for (size_t i = 0; i < 6; i++)
-		if (parse_u64(&line, &v[i]) < 0)
+		if (hist_parse_u64(&line, &v[i]) < 0)
 			return -EBADMSG;
 	if (!at_end(line))
 		return -EBADMSG;
@@ -239,7 +237,7 @@ int hist_parse_line(struct hist_parser *p, struct hist *h, const char *line)
 		return 1;
 	}
 	uint64_t value, count;
-	if (p->lines_left == 0 || parse_u64(&line, &value) < 0 || parse_u64(&line, &count) < 0 ||
+	if (p->lines_left == 0 || hist_parse_u64(&line, &value) < 0 || hist_parse_u64(&line, &count) < 0 ||
 	    !at_end(line))
 		return -EBADMSG;
 	if (value > HIST_MAX_VALUE || count == 0 || count > p->total - p->seen)

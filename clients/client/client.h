@@ -1,10 +1,12 @@
 /* client.h: arena-client, the terminal client: the state shared by its parts.
  *
- * One process, one connection, one libevent loop. client.c owns the command line, the
- * connection and the protocol (every frame goes through the one codec, arena_proto.h) and
- * dispatches each decoded server message to the active front end: client-batch.c (one line
- * per message on stdout, commands from stdin) or client-term.c + client-view.c (full-screen
- * terminal UI). client-net.c connects; client-text.c makes network strings safe to print.
+ * One process, one connection, one libevent loop. client-main.c owns the command line and
+ * picks the front end; client.c owns the connection and the protocol (every frame goes through
+ * the one codec, arena_proto.h) and hands each decoded server message to the active front end
+ * through struct client_driver: client-batch.c (one line per message on stdout, commands from
+ * stdin) or client-term.c + client-view.c (full-screen terminal UI). client-net.c connects;
+ * client-text.c makes network strings safe to print. Dependencies point one way: client-main.c
+ * -> front ends -> client.c -> client-net.c, client-text.c; client.c never names a front end.
  * Everything is single-threaded; the session state is the one struct client, in main() (the
  * terminal code keeps the saved termios apart, for its signal handlers).
  */
@@ -42,6 +44,27 @@ struct client_chat_line {
 	char sender[ARENA_NAME_MAX + 1];
 	char text[ARENA_CHAT_MAX + 1];
 };
+
+struct client;
+
+/* A front end: what client.c calls, never naming one. Hooks marked optional may be NULL.
+ * A hook that fails has already told the user why (stderr, or client_note()). */
+struct client_driver {
+	/* optional: before HELLO is sent. 0 or -errno (the session does not start). */
+	int (*start)(struct client *c);
+	/* optional: after WELCOME. 0 or -errno (the session ends with CLIENT_EXIT_LOCAL). */
+	int (*welcomed)(struct client *c);
+	/* every decoded server message, after the session state was updated */
+	void (*on_msg)(struct client *c, const struct arena_msg *m, uint64_t rtt_us,
+	               bool keepalive);
+	/* optional: after each message while the session is open */
+	void (*progress)(struct client *c);
+	/* when the loop is over: restore what start changed, free the front end's state */
+	void (*stop)(struct client *c);
+};
+
+extern const struct client_driver client_batch_driver; /* client-batch.c */
+extern const struct client_driver client_term_driver;  /* client-term.c */
 
 struct client {
 	/* options */
@@ -83,11 +106,16 @@ struct client {
 	struct event *keepalive;
 	char note[CLIENT_MSG_MAX]; /* terminal mode: printed on stderr after the restore */
 
+	const struct client_driver *drv; /* the front end, chosen by client-main.c */
 	struct batch *bt;
 	struct term *tm;
 };
 
 /* ---- client.c: connection and protocol ---- */
+
+/* Connect to c->target, say HELLO and run the session with the front end c->drv until it
+ * ends. Returns the exit status (enum client_exit). */
+int client_run(struct client *c);
 
 /* Monotonic clock in microseconds. */
 uint64_t client_now_us(void);
@@ -125,27 +153,6 @@ void client_finish(struct client *c, int code);
  * (-CLIENT_EXIT_USAGE for a malformed target, -CLIENT_EXIT_CONNECT otherwise) after saying
  * why on stderr. */
 int client_connect(const char *target);
-
-/* ---- client-batch.c: batch mode ---- */
-
-/* Start reading commands from stdin (after WELCOME). Returns 0 or -errno. */
-int batch_start(struct client *c);
-/* Print one received message as a line on stdout. */
-void batch_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive);
-/* A reply arrived or the session state changed: continue a command waiting for it. */
-void batch_progress(struct client *c);
-void batch_free(struct client *c);
-
-/* ---- client-term.c: terminal mode ---- */
-
-/* Enter raw mode and the alternate screen; install the restore handlers. 0 or -errno. */
-int term_start(struct client *c);
-/* Update the view after a received message. */
-void term_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive);
-/* Schedule a redraw (coalesced). */
-void term_dirty(struct client *c);
-/* Restore the terminal (idempotent) and free the terminal state. */
-void term_free(struct client *c);
 
 /* ---- client-view.c: drawing the screen ---- */
 

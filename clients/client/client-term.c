@@ -11,6 +11,8 @@
  * dropped here rather than by the server), or open a one-line prompt (chat, join) edited in
  * place. Received messages update the client state and set a notice; the screen is redrawn
  * from that state by client-view.c, coalesced to one redraw per REDRAW_MS.
+ *
+ * client.c drives this file through client_term_driver, at the end.
  */
 #include "client.h"
 
@@ -126,7 +128,7 @@ static void redraw_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void term_dirty(struct client *c)
+static void term_dirty(struct client *c)
 {
 	struct term *t = c->tm;
 	if (!t || evtimer_pending(t->redraw, NULL))
@@ -361,7 +363,7 @@ static void tstp_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- received messages ---- */
 
-void term_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
+static void term_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
 {
 	char a[4 * ARENA_CHAT_MAX + 1], b[4 * ARENA_CHAT_MAX + 1];
 	switch (m->type) {
@@ -415,7 +417,7 @@ static void restore_atexit(void)
 	term_restore();
 }
 
-int term_start(struct client *c)
+static int term_start(struct client *c)
 {
 	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT};
 	struct term *t = calloc(1, sizeof(*t));
@@ -452,7 +454,7 @@ int term_start(struct client *c)
 	return 0;
 }
 
-void term_free(struct client *c)
+static void term_free(struct client *c)
 {
 	struct term *t = c->tm;
 	term_restore();
@@ -476,3 +478,17 @@ void term_free(struct client *c)
 	free(t);
 	c->tm = NULL;
 }
+
+static int term_begin(struct client *c)
+{
+	int r = term_start(c);
+	if (r < 0)
+		fprintf(stderr, "arena-client: cannot set up the terminal: %s\n", strerror(-r));
+	return r;
+}
+
+const struct client_driver client_term_driver = {
+    .start = term_begin,
+    .on_msg = term_on_msg,
+    .stop = term_free,
+};

@@ -11,6 +11,8 @@
  * file or /dev/null (which epoll refuses) is read directly, which never blocks for long.
  * Output lines are `TYPE key=value ...`; strings are escaped by text_escape() so no byte from
  * the network reaches stdout unescaped, and a line is always exactly one message.
+ *
+ * client.c drives this file through client_batch_driver, at the end.
  */
 #include "client.h"
 
@@ -36,6 +38,8 @@ struct batch {
 	bool have_last;
 	struct arena_snapshot last; /* last SNAPSHOT printed, for --snapshots=changed */
 };
+
+static void batch_progress(struct client *c);
 
 static void arm(struct batch *b, uint64_t us)
 {
@@ -221,7 +225,7 @@ static bool all_answered(const struct client *c)
 	return true;
 }
 
-void batch_progress(struct client *c)
+static void batch_progress(struct client *c)
 {
 	struct batch *b = c->bt;
 	while (b && !c->closing && !b->waiting) {
@@ -260,7 +264,7 @@ void batch_progress(struct client *c)
 	}
 }
 
-int batch_start(struct client *c)
+static int batch_start(struct client *c)
 {
 	struct stat st;
 	struct batch *b = calloc(1, sizeof(*b));
@@ -286,7 +290,7 @@ int batch_start(struct client *c)
 	return 0;
 }
 
-void batch_free(struct client *c)
+static void batch_free(struct client *c)
 {
 	struct batch *b = c->bt;
 	if (!b)
@@ -337,7 +341,7 @@ static void print_snapshot(struct client *c, const struct arena_snapshot *s)
 	putchar('\n');
 }
 
-void batch_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
+static void batch_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
 {
 	char tok[2 * ARENA_TOKEN_LEN + 1];
 	switch (m->type) {
@@ -407,3 +411,18 @@ void batch_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, 
 		return;
 	}
 }
+
+static int batch_welcomed(struct client *c)
+{
+	int r = batch_start(c);
+	if (r < 0)
+		client_note(c, "cannot read stdin: %s", strerror(-r));
+	return r;
+}
+
+const struct client_driver client_batch_driver = {
+    .welcomed = batch_welcomed,
+    .on_msg = batch_on_msg,
+    .progress = batch_progress,
+    .stop = batch_free,
+};

@@ -210,7 +210,7 @@ static void bot_fail(struct bot *b, uint64_t now)
 		return;
 	}
 	b->state = B_DONE;
-	lp_bot_done(b->lp);
+	b->lp->bot_done(b->lp);
 }
 
 static int queue_out(struct bot *b, const uint8_t *data, size_t len)
@@ -428,7 +428,7 @@ static void on_welcome(struct bot *b, const struct arena_welcome *w, uint64_t no
 		drop_conn(b);
 		if (lp->stopping) {
 			b->state = B_DONE;
-			lp_bot_done(lp);
+			lp->bot_done(lp);
 		} else {
 			bot_connect(b, now);
 		}
@@ -580,6 +580,21 @@ static void decode_error(struct bot *b, uint64_t now)
 	bot_fail(b, now);
 }
 
+/* Move bytes from *data into the carry buffer until it holds `upto` bytes or *data is used
+ * up. Returns whether the carry holds `upto` bytes. */
+static bool carry_fill(struct bot *b, const uint8_t **data, size_t *len, size_t upto)
+{
+	if (b->carry_len >= upto)
+		return true;
+	size_t take = upto - b->carry_len;
+	take = take < *len ? take : *len;
+	memcpy(b->carry + b->carry_len, *data, take);
+	b->carry_len += (uint16_t)take;
+	*data += take;
+	*len -= take;
+	return b->carry_len >= upto;
+}
+
 /* Split the bytes just read into frames; a trailing partial frame goes to the carry buffer. */
 static void process_input(struct bot *b, const uint8_t *data, size_t len, uint64_t now)
 {
@@ -587,29 +602,14 @@ static void process_input(struct bot *b, const uint8_t *data, size_t len, uint64
 	size_t flen;
 	while (len > 0 && b->fd >= 0 && b->conn_gen == gen) {
 		if (b->carry_len) {
-			size_t take;
-			if (b->carry_len < ARENA_HEADER_SIZE) {
-				take = ARENA_HEADER_SIZE - b->carry_len;
-				take = take < len ? take : len;
-				memcpy(b->carry + b->carry_len, data, take);
-				b->carry_len += (uint16_t)take;
-				data += take;
-				len -= take;
-				if (b->carry_len < ARENA_HEADER_SIZE)
-					break;
-			}
+			if (!carry_fill(b, &data, &len, ARENA_HEADER_SIZE))
+				break;
 			if (arena_frame_peek(b->carry, b->carry_len, ARENA_PAYLOAD_MAX, &flen) <
 			    0) {
 				decode_error(b, now);
 				return;
 			}
-			take = flen - b->carry_len;
-			take = take < len ? take : len;
-			memcpy(b->carry + b->carry_len, data, take);
-			b->carry_len += (uint16_t)take;
-			data += take;
-			len -= take;
-			if (b->carry_len < flen)
+			if (!carry_fill(b, &data, &len, flen))
 				break;
 			b->carry_len = 0;
 			uint8_t *frame = b->carry;
@@ -841,7 +841,7 @@ void bot_finish(struct bot *b, uint64_t now)
 		COUNT(b, bots_with_snapshot);
 	drop_conn(b);
 	if (b->state != B_DONE)
-		lp_bot_done(b->lp);
+		b->lp->bot_done(b->lp);
 	b->state = B_DONE;
 	bot_free(b);
 }

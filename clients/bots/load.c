@@ -24,34 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t bots_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-uint64_t lp_rand(struct loadproc *lp)
-{
-	/* xorshift64* */
-	uint64_t x = lp->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	lp->rng = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-double lp_rand01(struct loadproc *lp)
-{
-	return (double)(lp_rand(lp) >> 11) / 9007199254740992.0; /* [0, 1) */
-}
-
-bool lp_in_window(const struct loadproc *lp, uint64_t t)
-{
-	return lp->win_set && t >= lp->win_start && t < lp->win_end;
-}
-
 static void arm_in(struct event *ev, uint64_t us)
 {
 	struct timeval tv = {.tv_sec = (time_t)(us / 1000000),
@@ -71,7 +43,7 @@ static void stop_now(struct loadproc *lp, uint64_t now)
 	arm_in(lp->end_ev, 0);
 }
 
-void lp_bot_done(struct loadproc *lp)
+static void on_bot_done(struct loadproc *lp)
 {
 	if (lp->active > 0)
 		lp->active--;
@@ -334,6 +306,7 @@ int load_main(const struct bots_opts *o, unsigned proc, unsigned first, unsigned
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	lp->rng = (z ^ (z >> 31)) | 1;
+	lp->bot_done = on_bot_done;
 	lp->out = fdopen(out_fd, "w");
 	lp->st = malloc(sizeof(*lp->st));
 	lp->live_delta = malloc(sizeof(*lp->live_delta));

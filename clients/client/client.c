@@ -1,23 +1,22 @@
-/* client.c: arena-client: command line, connection, and the protocol session.
+/* client.c: arena-client: the connection and the protocol session.
  *
- * main() parses the options, resolves HOST:PORT with getaddrinfo and tries each address with
- * a non-blocking connect (client-net.c), then runs one libevent loop. The socket
+ * client_run() (called by client-main.c once the options are parsed) resolves HOST:PORT with
+ * getaddrinfo and tries each address with a non-blocking connect (client-net.c), then runs one
+ * libevent loop. The socket
  * is a bufferevent; what arrives is fed to the codec's incremental decoder (arena_decoder), so
  * a frame split anywhere or many frames in one read are all fine, and a frame the codec
  * rejects ends the session with exit status 4. Outgoing messages are encoded by arena_encode()
  * only. Decoded messages update the session state kept here (welcome, room, last snapshot)
- * and then go to the front end: batch (client-batch.c) or terminal (client-term.c).
+ * and then go to the front end through its struct client_driver (client.h): batch
+ * (client-batch.c) or terminal (client-term.c). This file never names a front end, so the
+ * front ends depend on it and not the other way round.
  * SIGINT, SIGTERM and SIGHUP arrive as libevent signal events and end the session cleanly.
  */
 #include "client.h"
 
-#include "arena-build.h"
-
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <getopt.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,39 +27,6 @@
 
 #define OUT_MAX     (64 * 1024) /* unsent bytes we queue before calling the server stuck */
 #define TERM_PING_S 5           /* the terminal view refreshes its ping this often */
-
-static const char usage_text[] =
-    "Usage: arena-client [OPTIONS] HOST:PORT\n"
-    "\n"
-    "Connect to an arena server, say HELLO, show WELCOME, and join ROOM if given.\n"
-    "With a terminal on stdin and stdout the client is full-screen and interactive;\n"
-    "with --batch, or when stdin is not a terminal, it reads commands from stdin and\n"
-    "prints every message it receives as one line on stdout (see arena-client(1)).\n"
-    "\n"
-    "HOST is an IPv4 address, an IPv6 address in brackets ([::1]:7777) or a host name.\n"
-    "\n"
-    "Options:\n"
-    "  -n, --name=NAME         player name, 1..32 bytes of UTF-8 (default: $USER or player)\n"
-    "  -r, --room=ROOM         join ROOM after WELCOME (default: stay in the lobby)\n"
-    "  -b, --batch             batch mode even on a terminal\n"
-    "      --resume=TOKEN      resume the player of TOKEN (32 hex digits from WELCOME)\n"
-    "      --snapshots=WHICH   batch: changed (default), all or none SNAPSHOT lines\n"
-    "  -h, --help              show this help and exit\n"
-    "  -V, --version           show the version and exit\n"
-    "\n"
-    "Batch commands (one per line): move DX DY, chat TEXT, join [ROOM], leave,\n"
-    "leaderboard, ping, wait MS, quit.\n"
-    "\n"
-    "Interactive keys: arrows, wasd or HJKL move; Enter or t chat; j join; l leave;\n"
-    "b leaderboard; p ping; q quit.\n"
-    "\n"
-    "Exit status:\n"
-    "  0  quit, end of input, a signal, or BYE(shutdown) from the server\n"
-    "  1  the server could not be resolved or connected to\n"
-    "  2  bad command line\n"
-    "  3  the server ended the session (any other BYE, or it closed the connection)\n"
-    "  4  the server broke the protocol (a frame the codec rejects)\n"
-    "  5  local failure (memory, terminal, event loop)\n";
 
 uint64_t client_now_us(void)
 {
@@ -208,10 +174,7 @@ int client_send_ping(struct client *c, bool keepalive)
 
 static void deliver(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
 {
-	if (c->batch)
-		batch_on_msg(c, m, rtt_us, keepalive);
-	else
-		term_on_msg(c, m, rtt_us, keepalive);
+	c->drv->on_msg(c, m, rtt_us, keepalive);
 }
 
 static void reply_seen(struct client *c)
@@ -238,11 +201,8 @@ static void on_welcome(struct client *c, const struct arena_msg *m)
 	unsigned every = c->batch ? c->welcome.idle_timeout / 3u : TERM_PING_S;
 	struct timeval tv = {.tv_sec = every ? every : 1};
 	event_add(c->keepalive, &tv);
-	int r = c->batch ? batch_start(c) : 0;
-	if (r < 0) {
-		client_note(c, "cannot read stdin: %s", strerror(-r));
-		client_finish(c, CLIENT_EXIT_LOCAL);
-	}
+	if (c->drv->welcomed && c->drv->welcomed(c) < 0)
+		client_finish(c, CLIENT_EXIT_LOCAL); /* the front end said why */
 }
 
 static void on_msg(struct client *c, const struct arena_msg *m)
@@ -307,8 +267,8 @@ static void on_msg(struct client *c, const struct arena_msg *m)
 		break; /* the decoder accepts only server-to-client types */
 	}
 	deliver(c, m, rtt, keepalive);
-	if (c->batch && !c->closing)
-		batch_progress(c);
+	if (c->drv->progress && !c->closing)
+		c->drv->progress(c);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -367,101 +327,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	client_finish(arg, CLIENT_EXIT_OK);
 }
 
-/* ---- options ---- */
-
-static int parse_args(struct client *c, int argc, char **argv)
-{
-	enum { OPT_RESUME = 256, OPT_SNAPSHOTS };
-	static const struct option opts[] = {
-	    {"name", required_argument, NULL, 'n'},
-	    {"room", required_argument, NULL, 'r'},
-	    {"batch", no_argument, NULL, 'b'},
-	    {"resume", required_argument, NULL, OPT_RESUME},
-	    {"snapshots", required_argument, NULL, OPT_SNAPSHOTS},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	int o;
-	while ((o = getopt_long(argc, argv, "n:r:bhV", opts, NULL)) != -1) {
-		switch (o) {
-		case 'n':
-			c->name = optarg;
-			break;
-		case 'r':
-			c->room = optarg;
-			break;
-		case 'b':
-			c->batch = true;
-			break;
-		case OPT_RESUME:
-			if (text_parse_token(optarg, c->resume) < 0) {
-				fprintf(stderr, "arena-client: --resume wants 32 hex digits\n");
-				return -1;
-			}
-			c->have_resume = true;
-			break;
-		case OPT_SNAPSHOTS:
-			if (strcmp(optarg, "changed") == 0)
-				c->snaps = SNAP_CHANGED;
-			else if (strcmp(optarg, "all") == 0)
-				c->snaps = SNAP_ALL;
-			else if (strcmp(optarg, "none") == 0)
-				c->snaps = SNAP_NONE;
-			else {
-				fprintf(stderr,
-				        "arena-client: --snapshots is changed, all or none\n");
-				return -1;
-			}
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(CLIENT_EXIT_OK);
-		case 'V':
-			printf("arena-client %s (protocol %d)\n", ARENA_VERSION,
-			       ARENA_PROTO_VERSION);
-			exit(CLIENT_EXIT_OK);
-		default:
-			fprintf(stderr, "Try 'arena-client --help'.\n");
-			return -1;
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "arena-client: %s\nTry 'arena-client --help'.\n",
-		        optind >= argc ? "missing HOST:PORT" : "too many arguments");
-		return -1;
-	}
-	c->target = argv[optind];
-	if (!c->name) {
-		const char *u = getenv("USER");
-		c->name = u && *u && strlen(u) <= ARENA_NAME_MAX && arena_utf8_valid(u, strlen(u))
-		              ? u
-		              : "player";
-	}
-	size_t n = strlen(c->name);
-	if (n == 0 || n > ARENA_NAME_MAX || !arena_utf8_valid(c->name, n)) {
-		fprintf(stderr,
-		        "arena-client: --name must be 1..%d bytes of UTF-8 without control "
-		        "characters\n",
-		        ARENA_NAME_MAX);
-		return -1;
-	}
-	if (c->room) {
-		n = strlen(c->room);
-		if (n > ARENA_ROOM_MAX || !arena_utf8_valid(c->room, n)) {
-			fprintf(stderr,
-			        "arena-client: --room must be 0..%d bytes of UTF-8 without "
-			        "control characters\n",
-			        ARENA_ROOM_MAX);
-			return -1;
-		}
-	}
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
-		c->batch = true;
-	return 0;
-}
-
-static int run(struct client *c)
+int client_run(struct client *c)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	struct event *sev[3] = {NULL};
@@ -486,14 +352,8 @@ static int run(struct client *c)
 	}
 	if (!c->bev)
 		close(fd);
-	if (ok && !c->batch) {
-		int r = term_start(c);
-		if (r < 0) {
-			fprintf(stderr, "arena-client: cannot set up the terminal: %s\n",
-			        strerror(-r));
-			ok = false;
-		}
-	}
+	if (ok && c->drv->start && c->drv->start(c) < 0)
+		ok = false; /* the front end said why */
 	if (ok) {
 		struct arena_msg m = {.type = ARENA_HELLO};
 		m.u.hello.version = ARENA_PROTO_VERSION;
@@ -510,8 +370,7 @@ static int run(struct client *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
-	term_free(c);
-	batch_free(c);
+	c->drv->stop(c);
 	if (c->note[0])
 		fprintf(stderr, "arena-client: %s\n", c->note);
 	for (size_t i = 0; i < 3; i++)
@@ -521,16 +380,4 @@ static int run(struct client *c)
 		event_free(c->keepalive);
 	event_base_free(c->base);
 	return c->exit_code;
-}
-
-int main(int argc, char **argv)
-{
-	static struct client c; /* large (snapshot, chat lines): not on the stack */
-	setlocale(LC_CTYPE, "");
-	signal(SIGPIPE, SIG_IGN);
-	if (parse_args(&c, argc, argv) < 0)
-		return CLIENT_EXIT_USAGE;
-	if (c.batch)
-		setvbuf(stdout, NULL, _IOLBF, 0);
-	return run(&c);
 }
