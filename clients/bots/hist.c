@@ -237,8 +237,8 @@ int hist_parse_line(struct hist_parser *p, struct hist *h, const char *line)
 		return 1;
 	}
 	uint64_t value, count;
-	if (p->lines_left == 0 || hist_parse_u64(&line, &value) < 0 || hist_parse_u64(&line, &count) < 0 ||
-	    !at_end(line))
+	if (p->lines_left == 0 || hist_parse_u64(&line, &value) < 0 ||
+	    hist_parse_u64(&line, &count) < 0 || !at_end(line))
 		return -EBADMSG;
 	if (value > HIST_MAX_VALUE || count == 0 || count > p->total - p->seen)
 		return -EBADMSG;

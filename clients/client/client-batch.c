@@ -341,7 +341,8 @@ static void print_snapshot(struct client *c, const struct arena_snapshot *s)
 	putchar('\n');
 }
 
-static void batch_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
+static void batch_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us,
+                         bool keepalive)
 {
 	char tok[2 * ARENA_TOKEN_LEN + 1];
 	switch (m->type) {

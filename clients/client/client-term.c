@@ -363,7 +363,8 @@ static void tstp_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- received messages ---- */
 
-static void term_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us, bool keepalive)
+static void term_on_msg(struct client *c, const struct arena_msg *m, uint64_t rtt_us,
+                        bool keepalive)
 {
 	char a[4 * ARENA_CHAT_MAX + 1], b[4 * ARENA_CHAT_MAX + 1];
 	switch (m->type) {
