@@ -130,39 +130,28 @@ static void set_number(struct parse_state *st, const struct key_def *k, const ch
 
 	range_text(k, range, sizeof(range));
 	cfg_quote(value, q, sizeof(q));
+	const char *kind, *expected;
 	switch (k->type) {
 	case KT_DURATION:
 		r = cfg_parse_duration(value, &v);
-		if (r == -EINVAL) {
-			fail(st, st->line, -EINVAL,
-			     "invalid duration '%s' for %s in [%s]; expected a whole number with "
-			     "unit "
-			     "ms, s, m or h (no unit = seconds) in %s%s",
-			     q, k->name, k->section, range, comment_hint(value));
-			return;
-		}
+		kind = "duration";
+		expected = "a whole number with unit ms, s, m or h (no unit = seconds)";
 		break;
 	case KT_SIZE:
 		r = cfg_parse_size(value, &v);
-		if (r == -EINVAL) {
-			fail(st, st->line, -EINVAL,
-			     "invalid size '%s' for %s in [%s]; expected a whole number of bytes, "
-			     "optionally with suffix k or m (x1024), in %s%s",
-			     q, k->name, k->section, range, comment_hint(value));
-			return;
-		}
+		kind = "size";
+		expected = "a whole number of bytes, optionally with suffix k or m (x1024),";
 		break;
 	default:
 		r = cfg_parse_uint(value, &v);
-		if (r == -EINVAL) {
-			fail(st, st->line, -EINVAL,
-			     "invalid number '%s' for %s in [%s]; expected a whole decimal number "
-			     "in "
-			     "%s%s",
-			     q, k->name, k->section, range, comment_hint(value));
-			return;
-		}
+		kind = "number";
+		expected = "a whole decimal number";
 		break;
+	}
+	if (r == -EINVAL) {
+		fail(st, st->line, -EINVAL, "invalid %s '%s' for %s in [%s]; expected %s in %s%s",
+		     kind, q, k->name, k->section, expected, range, comment_hint(value));
+		return;
 	}
 	if (r < 0 || v < k->min || v > k->max) {
 		fail(st, st->line, -ERANGE, "%s = %s is out of range in [%s]; allowed range is %s",

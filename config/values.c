@@ -73,56 +73,45 @@ static int scale(uint64_t v, uint64_t unit, uint64_t *ret)
 	return 0;
 }
 
-int cfg_parse_duration(const char *text, uint64_t *ret_ms)
+struct unit {
+	const char *suffix;
+	uint64_t factor;
+};
+
+/* A whole number followed by one of units' suffixes (a NULL suffix ends the table). A number
+ * too large is -ERANGE only when its suffix is valid, so a typo is reported as such. */
+static int parse_with_unit(const char *text, const struct unit *units, uint64_t *ret)
 {
 	const char *end;
-	uint64_t v, unit;
-	int r;
-
-	r = parse_digits(text, &v, &end);
+	uint64_t v;
+	int r = parse_digits(text, &v, &end);
 	if (r == -ERANGE)
 		end = skip_digits(text);
 	else if (r < 0)
 		return r;
+	for (const struct unit *u = units; u->suffix; u++)
+		if (strcmp(end, u->suffix) == 0)
+			return r < 0 ? r : scale(v, u->factor, ret);
+	return -EINVAL;
+}
 
-	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-		unit = 1000;
-	else if (strcmp(end, "ms") == 0)
-		unit = 1;
-	else if (strcmp(end, "m") == 0)
-		unit = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		unit = 60 * 60 * 1000;
-	else
-		return -EINVAL;
-	if (r < 0)
-		return r;
-	return scale(v, unit, ret_ms);
+int cfg_parse_duration(const char *text, uint64_t *ret_ms)
+{
+	static const struct unit units[] = {
+	    {"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000}, {NULL, 0},
+	};
+	return parse_with_unit(text, units, ret_ms);
 }
 
 int cfg_parse_size(const char *text, uint64_t *ret)
 {
-	const char *end;
-	uint64_t v, unit;
-	int r;
-
-	r = parse_digits(text, &v, &end);
-	if (r == -ERANGE)
-		end = skip_digits(text);
-	else if (r < 0)
-		return r;
-
-	if (strcmp(end, "") == 0)
-		unit = 1;
-	else if (strcmp(end, "k") == 0)
-		unit = 1024;
-	else if (strcmp(end, "m") == 0)
-		unit = 1024 * 1024;
-	else
-		return -EINVAL;
-	if (r < 0)
-		return r;
-	return scale(v, unit, ret);
+	static const struct unit units[] = {
+	    {"", 1},
+	    {"k", 1024},
+	    {"m", 1024 * 1024},
+	    {NULL, 0},
+	};
+	return parse_with_unit(text, units, ret);
 }
 
 int cfg_parse_bool(const char *text, bool *ret)
