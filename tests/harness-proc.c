@@ -262,6 +262,24 @@ static uint32_t htonl_loopback(void)
 	return htonl(INADDR_LOOPBACK);
 }
 
+/* Make room for element n of the array *v of *cap elements of `size` bytes (doubling, from
+ * 1024). On failure the array is freed and -ENOMEM returned. */
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 1024;
+	void *nv = realloc(*v, ncap * size);
+	if (!nv) {
+		free(*v);
+		*v = NULL;
+		return -ENOMEM;
+	}
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 /* Server-side sockets of connections to 127.0.0.1:port from /proc/net/tcp. */
 static int read_server_socks(uint16_t port, struct sock_ent **ret, size_t *ret_n)
 {
@@ -281,15 +299,9 @@ static int read_server_socks(uint16_t port, struct sock_ent **ret, size_t *ret_n
 			continue;
 		if (laddr != htonl_loopback() || lport != port || inode == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			struct sock_ent *nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				fclose(f);
-				return -ENOMEM;
-			}
-			v = nv;
+		if (grow((void **)&v, &cap, n, sizeof(*v)) < 0) {
+			fclose(f);
+			return -ENOMEM;
 		}
 		v[n].rem_addr = raddr;
 		v[n].rem_port = (uint16_t)rport;
@@ -330,15 +342,9 @@ static int read_fd_inodes(const pid_t *pids, size_t npids, struct fd_ent **ret, 
 			link[len] = 0;
 			if (sscanf(link, "socket:[%lu]", &inode) != 1)
 				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 1024;
-				struct fd_ent *nv = realloc(v, cap * sizeof(*v));
-				if (!nv) {
-					free(v);
-					closedir(d);
-					return -ENOMEM;
-				}
-				v = nv;
+			if (grow((void **)&v, &cap, n, sizeof(*v)) < 0) {
+				closedir(d);
+				return -ENOMEM;
 			}
 			v[n].inode = inode;
 			v[n].pid = pids[i];

@@ -12,23 +12,12 @@
 #include <string.h>
 
 #include "persist.h"
+#include "state-seal.h"
 
 #define MAX_ENTRIES 64
 #define MAX_INPUT   (20 + 37 * 2 * MAX_ENTRIES)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint32_t crc_bitwise(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < len; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-	}
-	return ~c;
-}
 
 static void check(const uint8_t *data, size_t size)
 {
@@ -62,11 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(data, size);
 	if (size >= 20 && size <= MAX_INPUT) {
 		memcpy(sealed, data, size);
-		uint32_t c = crc_bitwise(sealed, size - 4);
-		sealed[size - 4] = (uint8_t)(c >> 24);
-		sealed[size - 3] = (uint8_t)(c >> 16);
-		sealed[size - 2] = (uint8_t)(c >> 8);
-		sealed[size - 1] = (uint8_t)c;
+		reseal(sealed, size);
 		check(sealed, size);
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "persist.h"
+#include "state-seal.h"
 
 struct dir {
 	char path[256];
@@ -69,28 +70,6 @@ static int teardown(void **state)
 	remove_tree(d->path);
 	free(d);
 	return 0;
-}
-
-static uint32_t crc_bitwise(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < len; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
-static void reseal(uint8_t *img, size_t len)
-{
-	uint32_t c = crc_bitwise(img, len - 4);
-
-	img[len - 4] = (uint8_t)(c >> 24);
-	img[len - 3] = (uint8_t)(c >> 16);
-	img[len - 2] = (uint8_t)(c >> 8);
-	img[len - 1] = (uint8_t)c;
 }
 
 static const struct world_score sample[] = {
