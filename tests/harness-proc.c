@@ -175,7 +175,7 @@ pid_t hproc_pgid(pid_t pid)
 	return r < 0 ? r : f.pgid;
 }
 
-static int children_scan(pid_t pid, pid_t *ret_pids, size_t max)
+int hproc_scan(bool (*match)(pid_t pid, void *arg), void *arg, pid_t *ret_pids, size_t max)
 {
 	DIR *dir = opendir("/proc");
 	struct dirent *de;
@@ -187,7 +187,7 @@ static int children_scan(pid_t pid, pid_t *ret_pids, size_t max)
 		char *end;
 		long p = strtol(de->d_name, &end, 10);
 
-		if (*end || p <= 0 || hproc_ppid((pid_t)p) != pid)
+		if (*end || p <= 0 || !match((pid_t)p, arg))
 			continue;
 		if ((size_t)n < max)
 			ret_pids[n] = (pid_t)p;
@@ -195,6 +195,11 @@ static int children_scan(pid_t pid, pid_t *ret_pids, size_t max)
 	}
 	closedir(dir);
 	return n;
+}
+
+static bool is_child_of(pid_t p, void *arg)
+{
+	return hproc_ppid(p) == *(pid_t *)arg;
 }
 
 int hproc_children(pid_t pid, pid_t *ret_pids, size_t max)
@@ -219,7 +224,7 @@ int hproc_children(pid_t pid, pid_t *ret_pids, size_t max)
 		if (r < 0) {
 			if (r == -ENOENT) { /* kernel without CONFIG_PROC_CHILDREN */
 				closedir(tasks);
-				return children_scan(pid, ret_pids, max);
+				return hproc_scan(is_child_of, &pid, ret_pids, max);
 			}
 			continue;
 		}

@@ -67,32 +67,32 @@ bool hd_workers_unchanged(struct hd *d, const pid_t *before, size_t n)
 	       memcmp(now, before, n * sizeof(*now)) == 0;
 }
 
+pid_t hd_replacement(struct hd *d, const pid_t *before, size_t n, pid_t gone)
+{
+	pid_t now[HD_WORKERS_MAX];
+
+	if (n > HD_WORKERS_MAX || hd_workers(d, now, HD_WORKERS_MAX) != (int)n ||
+	    h_pid_in(gone, now, n))
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		if (!h_pid_in(now[k], before, n))
+			return now[k];
+	return 0;
+}
+
+static bool is_daemon_process(pid_t pid, void *arg)
+{
+	const struct hd *d = arg;
+
+	if (!hproc_alive(pid))
+		return false;
+	return hproc_pgid(pid) == d->pid || pid == d->pid ||
+	       (d->status == -1 && hproc_ppid(pid) == d->pid);
+}
+
 int hd_processes(struct hd *d, pid_t *ret_pids, size_t max)
 {
-	DIR *dir = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 0)
-			continue;
-		if (!hproc_alive((pid_t)pid))
-			continue;
-		bool ours = hproc_pgid((pid_t)pid) == d->pid || (pid_t)pid == d->pid ||
-		            (d->status == -1 && hproc_ppid((pid_t)pid) == d->pid);
-		if (!ours)
-			continue;
-		if ((size_t)n < max)
-			ret_pids[n] = (pid_t)pid;
-		n++;
-	}
-	closedir(dir);
-	return n;
+	return hproc_scan(is_daemon_process, d, ret_pids, max);
 }
 
 int hd_zombies(struct hd *d)

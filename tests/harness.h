@@ -167,6 +167,10 @@ int hd_processes(struct hd *d, pid_t *ret_pids, size_t max);
  * crashed, none was replaced. */
 bool hd_workers_unchanged(struct hd *d, const pid_t *before, size_t n);
 
+/* After worker `gone` died: if the master again runs exactly n workers and `gone` is not among
+ * them, the pid of one that is not in before[] (its replacement); 0 while it is not there yet. */
+pid_t hd_replacement(struct hd *d, const pid_t *before, size_t n, pid_t gone);
+
 /* Zombie children of the master right now. */
 int hd_zombies(struct hd *d);
 
@@ -205,6 +209,8 @@ pid_t hproc_ppid(pid_t pid);         /* or -errno */
 pid_t hproc_pgid(pid_t pid);         /* or -errno */
 /* Children of pid (every thread's children file), any state. Count or -errno. */
 int hproc_children(pid_t pid, pid_t *ret_pids, size_t max);
+/* Every pid in /proc for which match(pid, arg) is true. Count (may exceed max) or -errno. */
+int hproc_scan(bool (*match)(pid_t pid, void *arg), void *arg, pid_t *ret_pids, size_t max);
 
 /* For each of n local TCP endpoints (IPv4 address in network order + port in host order) of
  * connections to 127.0.0.1:server_port, find the pid among `pids` holding the server side of

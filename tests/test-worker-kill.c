@@ -54,13 +54,8 @@ int main(void)
 	REQUIRE(kill(victim, SIGKILL) == 0, "SIGKILL worker %d", (int)victim);
 
 	while (h_now_ms() < t_kill + 2500) {
-		if (!t_replaced && hd_workers(d, after, NWORKERS) == NWORKERS &&
-		    !h_pid_in(victim, after, NWORKERS)) {
+		if (!t_replaced && (fresh = hd_replacement(d, before, NWORKERS, victim)))
 			t_replaced = h_now_ms();
-			for (size_t k = 0; k < NWORKERS; k++)
-				if (!h_pid_in(after[k], before, NWORKERS))
-					fresh = after[k];
-		}
 		h_sleep_ms(10);
 	}
 	hp_stop(hp);
@@ -99,7 +94,7 @@ int main(void)
 	size_t welcomed = hc_hello_many(nc, 20, "late", 5000);
 	CHECK(got == 20 && welcomed == 20, "20 new clients connected (%zu) and welcomed (%zu)", got,
 	      welcomed);
-	if (fresh) {
+	if (fresh && hd_workers(d, after, NWORKERS) == NWORKERS) {
 		size_t on_fresh = 0;
 
 		hproc_map_clients(d->port, nc, 20, after, NWORKERS, nowner);

@@ -17,7 +17,7 @@ int main(void)
 {
 	static struct hc *cs[NCLIENTS];
 	static pid_t owner[NCLIENTS];
-	pid_t before[NWORKERS], after[NWORKERS], fresh = 0, victim;
+	pid_t before[NWORKERS], fresh = 0, victim;
 	uint64_t t_stop, t_dead = 0, t_replaced = 0, worst = 0;
 	size_t on_victim = 0, victim_closed = 0, others_closed = 0;
 	struct hp *hp;
@@ -44,13 +44,8 @@ int main(void)
 	while (h_now_ms() < t_stop + 5000 && !t_replaced) {
 		if (!t_dead && !hproc_alive(victim))
 			t_dead = h_now_ms();
-		if (t_dead && hd_workers(d, after, NWORKERS) == NWORKERS &&
-		    !h_pid_in(victim, after, NWORKERS)) {
+		if (t_dead && (fresh = hd_replacement(d, before, NWORKERS, victim)))
 			t_replaced = h_now_ms();
-			for (size_t k = 0; k < NWORKERS; k++)
-				if (!h_pid_in(after[k], before, NWORKERS))
-					fresh = after[k];
-		}
 		h_sleep_ms(10);
 	}
 	CHECK(t_dead && t_dead - t_stop <= 3000,
