@@ -82,7 +82,7 @@ const char *h_asan_env_for_rss(void);
 /* ---- Daemons (harness-daemon.c) ------------------------------------------------------------- */
 
 #define HD_KV_MAX      64
-#define HD_WORKERS_MAX 256 /* as ARENA_WORKERS_MAX in server/shm.h */
+#define HD_WORKERS_MAX 256 /* as ARENA_WORKERS_MAX in server/world/shm.h */
 
 struct hd {
 	pid_t pid;           /* the master; its process group id too */

@@ -13,7 +13,7 @@
 #include "harness.h"
 
 #define N        40
-#define LINES    10 /* KICKLOG_LINES_PER_SEC in server/kicklog.h */
+#define LINES    10 /* KICKLOG_LINES_PER_SEC in server/net/kicklog.h */
 #define VERBATIM "kicked: protocol_error: message before HELLO"
 
 /* Lines of the daemon's log that contain needle. */
