@@ -26,7 +26,7 @@
 
 #define CFG_WORKERS_MAX 256
 #define CFG_NSECTIONS   4  /* server, limits, game, testing */
-#define CFG_NKEYS       35 /* entries of cfg_keys[] */
+#define CFG_NKEYS       36 /* entries of cfg_keys[] */
 
 enum cfg_key_type {
 	KT_UINT,      /* unsigned */
@@ -36,6 +36,7 @@ enum cfg_key_type {
 	KT_LOG_LEVEL, /* enum arena_log_level */
 	KT_PATH,      /* char[ARENA_PATH_MAX], absolute */
 	KT_LISTEN,    /* listen[] + nlisten */
+	KT_ADDR,      /* one struct arena_listen; empty = off */
 };
 
 /* One configuration key: where it lives, how it is stored, what values are allowed. */

@@ -297,6 +297,20 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 	case KT_LISTEN:
 		set_listen(st, value, false);
 		break;
+	case KT_ADDR: {
+		struct arena_listen *l = cfg_key_field(&st->cfg, k);
+		struct arena_listen one[1];
+		unsigned n = 0;
+
+		if (!*value) {
+			memset(l, 0, sizeof(*l));
+			break;
+		}
+		add_listen(st, st->line, k->name, value, one, &n);
+		if (!st->err)
+			*l = one[0];
+		break;
+	}
 	}
 }
 

@@ -43,6 +43,7 @@ const struct key_def cfg_keys[] = {
     KEY("server", crash_limit, KT_UINT, 1, 1000),
     KEY_MS("server", "crash_window", crash_window_ms, SEC, HOUR),
     KEY_MS("server", "save_interval", save_interval_ms, SEC, HOUR),
+    KEY("server", metrics_listen, KT_ADDR, 0, 0),
 
     KEY("limits", max_payload, KT_UINT, 64, ARENA_PAYLOAD_MAX),
     KEY_MS("limits", "handshake_timeout", handshake_timeout_ms, 100, 10 * MIN),
@@ -190,6 +191,10 @@ void arena_config_dump(const struct arena_config *cfg, FILE *out)
 			break;
 		case KT_PATH:
 			fprintf(out, "%s = %s\n", k->name, (const char *)cfg_key_cfield(cfg, k));
+			continue;
+		case KT_ADDR:
+			fprintf(out, "%s = %s\n", k->name,
+			        ((const struct arena_listen *)cfg_key_cfield(cfg, k))->text);
 			continue;
 		}
 		fprintf(out, "%s = %s\n", k->name, buf);

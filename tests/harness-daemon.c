@@ -51,6 +51,7 @@ static const struct {
     {"crash_limit", "server"},
     {"crash_window", "server"},
     {"save_interval", "server"},
+    {"metrics_listen", "server"},
     {"max_payload", "limits"},
     {"handshake_timeout", "limits"},
     {"idle_timeout", "limits"},
@@ -181,7 +182,7 @@ int hd_write_config(struct hd *d, const char *const *kv, const char *extra)
 	return 0;
 }
 
-static int free_port(uint16_t *ret_port)
+int h_free_port(uint16_t *ret_port)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
@@ -581,7 +582,7 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 		kv_set(d, opts->kv[i]);
 
 	for (int attempt = 1;; attempt++) {
-		if ((r = free_port(&d->port)) < 0)
+		if ((r = h_free_port(&d->port)) < 0)
 			h_bail("no free port: %s", strerror(-r));
 		snprintf(buf, sizeof(buf), "listen=127.0.0.1:%u", d->port);
 		kv_set(d, buf);

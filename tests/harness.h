@@ -72,6 +72,8 @@ void h_sleep_ms(unsigned ms);
 int h_remaining(uint64_t deadline_ms);
 /* True if p is one of set[0..n). */
 bool h_pid_in(pid_t p, const pid_t *set, size_t n);
+/* A loopback TCP port that was free a moment ago (bind to port 0, then close). 0 or -errno. */
+int h_free_port(uint16_t *ret_port);
 /* True if the daemon under test was built with sanitizers (meson sets ARENA_SANITIZE). */
 bool h_sanitized(void);
 /* For hd_opts.extra_env in tests that bound the daemon's RSS: under sanitizers, our ASAN_OPTIONS

@@ -156,6 +156,17 @@ static void mark_dirty(struct session *s)
 
 /* ---- Output ------------------------------------------------------------------------------- */
 
+/* outq_write, counting the bytes the kernel took. */
+static int write_out(struct session_core *c)
+{
+	size_t before = evbuffer_get_length(c->out);
+	int r = outq_write(c->out, c->fd, &c->out_partial);
+
+	atomic_fetch_add_explicit(&c->set->env->stats->bytes_out,
+	                          before - evbuffer_get_length(c->out), memory_order_relaxed);
+	return r;
+}
+
 static void session_flush(struct session *s)
 {
 	struct session_core *c = s->core;
@@ -163,7 +174,7 @@ static void session_flush(struct session *s)
 
 	if (c->state != SS_OPEN && c->state != SS_CLOSING)
 		return;
-	r = outq_write(c->out, c->fd, &c->out_partial);
+	r = write_out(c);
 	if (r < 0) {
 		log_debug("client %s: write failed: %s", c->peer_text, strerror(-r));
 		session_finish(s);
@@ -237,7 +248,7 @@ int session_send(struct session *s, const void *frame, size_t len)
 		return -EPIPE;
 	if (evbuffer_get_length(c->out) + len > cap) {
 		/* Maybe the socket can take some now; if not, this client is too slow. */
-		int r = outq_write(c->out, c->fd, &c->out_partial);
+		int r = write_out(c);
 
 		if (r < 0) {
 			session_finish(s);
@@ -253,6 +264,9 @@ int session_send(struct session *s, const void *frame, size_t len)
 		return -ENOBUFS;
 	}
 	atomic_fetch_add(&s->env->stats->frames_out, 1);
+	atomic_fetch_add_explicit(
+	    &s->env->stats->frames_out_type[shm_type_index(((const unsigned char *)frame)[2])], 1,
+	    memory_order_relaxed);
 	mark_dirty(s);
 	return 0;
 }
@@ -290,7 +304,11 @@ int session_error(struct session *s, enum arena_error_code code, const char *tex
 	m.type = ARENA_ERROR;
 	m.u.error.code = (uint16_t)code;
 	set_text(&m.u.error.text, text);
-	return session_send_msg(s, &m);
+	int r = session_send_msg(s, &m);
+	if (r == 0)
+		atomic_fetch_add_explicit(&s->env->stats->errors_sent[shm_code_index(code)], 1,
+		                          memory_order_relaxed);
+	return r;
 }
 
 /* Append BYE, making room for it by dropping output that has not started going out. */
@@ -310,8 +328,15 @@ static void queue_bye(struct session *s, enum arena_bye_reason reason, const cha
 		/* The goodbye always fits: make room by dropping what has not started going out. */
 		if (evbuffer_get_length(c->out) + (size_t)n > s->env->cfg->output_buffer)
 			outq_discard_unsent(c->out, c->out_partial);
-		if (evbuffer_add(c->out, frame, (size_t)n) == 0)
-			atomic_fetch_add(&s->env->stats->frames_out, 1);
+		if (evbuffer_add(c->out, frame, (size_t)n) == 0) {
+			struct worker_slot *st = s->env->stats;
+
+			atomic_fetch_add(&st->frames_out, 1);
+			atomic_fetch_add_explicit(&st->frames_out_type[shm_type_index(ARENA_BYE)],
+			                          1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&st->byes_sent[shm_code_index(reason)], 1,
+			                          memory_order_relaxed);
+		}
 	}
 }
 
@@ -339,6 +364,8 @@ static void session_unwelcome(struct session *s)
 	if (!s->welcomed)
 		return;
 	s->env->game->gone(s, arena_now_ms());
+	if (s->room != WORLD_NO_ROOM)
+		atomic_fetch_sub(&s->env->stats->in_rooms, 1);
 	s->welcomed = false;
 	s->core->set->gen++;
 	atomic_fetch_sub(&s->env->stats->players, 1);
@@ -538,6 +565,8 @@ static bool handle_frames(struct session *s, const unsigned char *p, size_t len,
 		now = arena_now_ms();
 		c->last_frame_ms = now;
 		atomic_fetch_add(&s->env->stats->frames_in, 1);
+		atomic_fetch_add_explicit(&s->env->stats->frames_in_type[shm_type_index(m.type)], 1,
+		                          memory_order_relaxed);
 		handle_message(s, &m, now);
 	}
 	*ret_used = off;
@@ -557,6 +586,7 @@ static ssize_t recv_some(struct session_core *c, void *buf, size_t want)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	if (n == 0)
 		c->eof = true;
+	atomic_fetch_add_explicit(&c->set->env->stats->bytes_in, (uint64_t)n, memory_order_relaxed);
 	return n;
 }
 
@@ -905,6 +935,12 @@ const struct peer_addr *session_peer(const struct session *s)
 void session_set_room(struct session *s, uint32_t room)
 {
 	if (s->room != room) {
+		if (s->welcomed && (s->room == WORLD_NO_ROOM) != (room == WORLD_NO_ROOM)) {
+			if (room == WORLD_NO_ROOM)
+				atomic_fetch_sub(&s->env->stats->in_rooms, 1);
+			else
+				atomic_fetch_add(&s->env->stats->in_rooms, 1);
+		}
 		s->room = room;
 		s->core->set->gen++;
 	}

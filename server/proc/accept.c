@@ -82,16 +82,17 @@ void accept_update(struct master *m)
 	m->accept_on = want;
 }
 
-static void refuse(struct master *m, int fd, enum arena_bye_reason reason)
+static void refuse(struct master *m, int fd, enum reject_why why)
 {
-	if (reason == ARENA_BYE_IP_LIMIT) {
+	m->stats.rejected[why]++;
+	if (why == REJECT_IP) {
 		m->refused_ip++;
-		listen_refuse(fd, reason, "too many connections from your address");
-	} else if (reason == ARENA_BYE_SHUTDOWN) {
-		listen_refuse(fd, reason, "server shutting down");
+		listen_refuse(fd, ARENA_BYE_IP_LIMIT, "too many connections from your address");
+	} else if (why == REJECT_SHUTDOWN) {
+		listen_refuse(fd, ARENA_BYE_SHUTDOWN, "server shutting down");
 	} else {
 		m->refused_full++;
-		listen_refuse(fd, reason, "server full");
+		listen_refuse(fd, ARENA_BYE_SERVER_FULL, "server full");
 	}
 }
 
@@ -124,6 +125,7 @@ static int hand_over(struct master *m, int fd, const struct peer_addr *peer)
 		r = channel_send(best->chan, CH_NEW_CONN, &nc, sizeof(nc), fd);
 		if (r == 0) {
 			best->conns++;
+			m->stats.accepted++;
 			if (peer_table_add(m->peers, peer, best->slot) < 0)
 				log_warning("out of memory counting connections per address");
 			return 0;
@@ -153,11 +155,11 @@ static void dispatch(struct master *m, int fd, const struct peer_addr *peer)
 	int r;
 
 	if (peer_table_total(m->peers) + m->npending >= m->cfg.max_clients) {
-		refuse(m, fd, ARENA_BYE_SERVER_FULL);
+		refuse(m, fd, REJECT_FULL);
 		return;
 	}
 	if (peer_table_count(m->peers, peer) >= m->cfg.max_clients_per_ip) {
-		refuse(m, fd, ARENA_BYE_IP_LIMIT);
+		refuse(m, fd, REJECT_IP);
 		return;
 	}
 	r = hand_over(m, fd, peer);
@@ -176,7 +178,7 @@ static void dispatch(struct master *m, int fd, const struct peer_addr *peer)
 		arm_ms(m->ev_pending, PENDING_RETRY_MS);
 		return;
 	}
-	refuse(m, fd, ARENA_BYE_SERVER_FULL);
+	refuse(m, fd, REJECT_NO_WORKER);
 }
 
 static void on_pending(evutil_socket_t fd, short what, void *arg)
@@ -195,7 +197,7 @@ static void on_pending(evutil_socket_t fd, short what, void *arg)
 			m->pending[kept++] = p;
 		} else {
 			refuse(m, p.fd,
-			       m->state == MS_RUNNING ? ARENA_BYE_SERVER_FULL : ARENA_BYE_SHUTDOWN);
+			       m->state == MS_RUNNING ? REJECT_NO_WORKER : REJECT_SHUTDOWN);
 		}
 	}
 	m->npending = kept;
@@ -226,7 +228,7 @@ static void fd_exhausted(struct master *m, int lfd, int err)
 	if (m->reserve_fd >= 0) {
 		m->reserve_fd = safe_close(m->reserve_fd);
 		if (listen_accept(lfd, &fd, &peer) == 0)
-			refuse(m, fd, ARENA_BYE_SERVER_FULL);
+			refuse(m, fd, REJECT_FD_LIMIT);
 		m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	if (!(m->accept_paused & ACCEPT_FD_LIMIT))
@@ -308,7 +310,7 @@ void accept_stop(struct master *m)
 		m->listeners[i].fd = safe_close(m->listeners[i].fd);
 	}
 	for (unsigned i = 0; i < m->npending; i++)
-		refuse(m, m->pending[i].fd, ARENA_BYE_SHUTDOWN);
+		refuse(m, m->pending[i].fd, REJECT_SHUTDOWN);
 	m->npending = 0;
 }
 

@@ -33,6 +33,7 @@ struct mworker {
 	bool ready;              /* READY received from this process */
 	bool retiring;           /* told to DRAIN (surplus after a reload) */
 	bool killed;             /* SIGKILLed by us (wedged, no start, bad channel) */
+	bool wedged;             /* ... because its heartbeat stopped */
 	uint64_t started_ms;     /* fork time */
 	uint64_t died_ms;        /* last exit (0: never) */
 	uint32_t conns;          /* connections handed over and not yet reported closed */
@@ -55,6 +56,37 @@ enum {
 };
 
 #define MASTER_PENDING_MAX 64
+
+/* Why a connection was refused, for the metrics (docs/DEPLOY.md, "Metrics"). */
+enum reject_why {
+	REJECT_FULL,      /* max_clients */
+	REJECT_IP,        /* max_clients_per_ip */
+	REJECT_NO_WORKER, /* no worker could take it (all full, congested for too long, none) */
+	REJECT_FD_LIMIT,  /* the master was out of file descriptors */
+	REJECT_SHUTDOWN,  /* shutting down */
+	REJECT_N,
+};
+
+/* Why a worker was replaced. */
+enum restart_why {
+	RESTART_CRASH,  /* it exited or died on its own */
+	RESTART_WEDGED, /* killed: no heartbeat */
+	RESTART_KILLED, /* killed for another cause: no READY in time, a broken channel */
+	RESTART_N,
+};
+
+/* The master's own counters, since start. Plain fields: only the master's thread touches them. */
+struct master_stats {
+	uint64_t accepted; /* connections handed to a worker (each one fd handoff) */
+	uint64_t rejected[REJECT_N];
+	uint64_t restarts[RESTART_N];
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t saves_ok, saves_failed;
+	uint64_t started_ms;     /* CLOCK_MONOTONIC */
+	int64_t config_loaded_s; /* CLOCK_REALTIME of the last good load */
+};
+
+struct metrics;
 
 struct pending_conn {
 	int fd;
@@ -108,6 +140,9 @@ struct master {
 	bool persist_on;
 	struct world_score *scores;
 	size_t scores_cap;
+
+	struct master_stats stats;
+	struct metrics *metrics; /* metrics.c: the /metrics listener, NULL when off */
 };
 
 /* accept.c: called by master.c, never calling it back but through these. */
@@ -125,5 +160,15 @@ void accept_teardown(struct master *m);
 void accept_update(struct master *m);
 /* Close the listeners for good and refuse connections still waiting for a worker. */
 void accept_stop(struct master *m);
+
+/* metrics.c: the Prometheus endpoint (metrics_listen), served from the master's loop. It reads
+ * the scoreboard's atomics, the master's counters and world_rooms_open(); it never takes a lock
+ * in shared memory. */
+struct evbuffer;
+/* Bind `where` and serve GET /metrics from m's loop. 0 and *ret, or a negative errno. */
+int metrics_start(struct master *m, const struct arena_listen *where, struct metrics **ret);
+void metrics_stop(struct metrics *mx); /* NULL is fine */
+/* Append the exposition text (format 0.0.4) to o. */
+int metrics_render(struct master *m, struct evbuffer *o);
 
 #endif /* ARENA_MASTER_INTERNAL_H */

@@ -151,14 +151,18 @@ static void persist_now(struct master *m)
 		return;
 	r = world_scores_export(m->world, m->scores, m->scores_cap, &n);
 	if (r < 0) {
+		m->stats.saves_failed++;
 		log_warning("Cannot read the scores to save them: %s", strerror(-r));
 		return;
 	}
 	r = persist_save(m->cfg.state_dir, m->scores, n);
-	if (r < 0)
+	if (r < 0) {
+		m->stats.saves_failed++;
 		log_warning("Failed to save the scores to %s: %s", m->cfg.state_dir, strerror(-r));
-	else
+	} else {
+		m->stats.saves_ok++;
 		log_debug("saved %zu scores to %s", n, m->cfg.state_dir);
+	}
 }
 
 static void on_save(evutil_socket_t fd, short what, void *arg)
@@ -200,6 +204,7 @@ static int spawn(struct master *m, unsigned i)
 	atomic_store(&slot->heartbeat_ms, now);
 	atomic_store(&slot->clients, 0);
 	atomic_store(&slot->players, 0);
+	atomic_store(&slot->in_rooms, 0);
 	atomic_store(&slot->accepted, 0);
 	atomic_store(&slot->lock_wait_ms, 0);
 	atomic_store(&slot->pid, 0);
@@ -210,6 +215,7 @@ static int spawn(struct master *m, unsigned i)
 	w->ready = false;
 	w->retiring = false;
 	w->killed = false;
+	w->wedged = false;
 	w->conns = 0;
 	w->cap = 0;
 	w->started_ms = now;
@@ -338,6 +344,7 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 	w->died_ms = now;
 	atomic_store(&slot->clients, 0);
 	atomic_store(&slot->players, 0);
+	atomic_store(&slot->in_rooms, 0);
 	atomic_store(&slot->pid, 0);
 	atomic_store(&slot->state, WORKER_DEAD);
 	atomic_fetch_add(&m->shm->deaths, 1);
@@ -350,7 +357,12 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 	else
 		log_error("worker.%u (pid %d) %s; %u connections lost", w->slot, (int)pid, how,
 		          released);
+	if (!expected && m->state == MS_RUNNING && w->wanted)
+		m->stats.restarts[w->wedged   ? RESTART_WEDGED
+		                  : w->killed ? RESTART_KILLED
+		                              : RESTART_CRASH]++;
 	w->killed = false;
+	w->wedged = false;
 
 	if (m->state != MS_RUNNING) {
 		accept_update(m);
@@ -480,6 +492,8 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 
 		snprintf(why, sizeof(why), "is wedged: no heartbeat for %llu ms",
 		         (unsigned long long)(now - stalest_hb));
+		if (stalest->pid > 0 && !stalest->killed)
+			stalest->wedged = true;
 		kill_worker(stalest, why);
 		m->wedge_hold_until_ms = now + 2 * SUPERVISE_MS;
 	}
@@ -642,6 +656,8 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 	RESTART_ONLY(listen_changed && !m->socket_activated, "listen");
 	RESTART_ONLY(nc->backlog != oc->backlog, "backlog");
 	RESTART_ONLY(strcmp(nc->state_dir, oc->state_dir) != 0, "state_dir");
+	RESTART_ONLY(strcmp(nc->metrics_listen.text, oc->metrics_listen.text) != 0,
+	             "metrics_listen");
 	RESTART_ONLY(nc->max_players != oc->max_players, "max_players");
 	RESTART_ONLY(nc->max_rooms != oc->max_rooms, "max_rooms");
 	RESTART_ONLY(nc->room_width != oc->room_width, "room_width");
@@ -655,6 +671,7 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 	nc->nlisten = oc->nlisten;
 	nc->backlog = oc->backlog;
 	memcpy(nc->state_dir, oc->state_dir, sizeof(nc->state_dir));
+	nc->metrics_listen = oc->metrics_listen;
 	nc->max_players = oc->max_players;
 	nc->max_rooms = oc->max_rooms;
 	nc->room_width = oc->room_width;
@@ -685,6 +702,7 @@ static void on_reload(void *userdata)
 	memset(&err, 0, sizeof(err));
 	r = arena_config_load(m->cli, &nc, &err);
 	if (r < 0) {
+		m->stats.reloads_failed++;
 		log_error("Reload failed: %s; keeping the current configuration", err.text);
 		snprintf(m->status_note, sizeof(m->status_note), "reload failed: %.140s", err.text);
 		notify_status("%u workers; %s", workers_alive(m), m->status_note);
@@ -724,6 +742,8 @@ static void on_reload(void *userdata)
 	}
 	set_worker_count(m, m->cfg.workers);
 	m->status_note[0] = '\0';
+	m->stats.reloads_ok++;
+	m->stats.config_loaded_s = (int64_t)time(NULL);
 	log_notice("Reloaded the configuration: %u workers (was %u)", m->cfg.workers, old_workers);
 	notify_status("%u workers; configuration reloaded", workers_wanted(m));
 	/* READY=1 ends the reload once the configuration is fully in force: new workers too
@@ -854,6 +874,7 @@ static void master_free(struct master *m)
 	for (size_t i = 0; i < ELEMENTSOF(evs); i++)
 		if (evs[i])
 			event_free(evs[i]);
+	metrics_stop(m->metrics);
 	proc_signals_free(m->signals);
 	peer_table_free(m->peers);
 	if (m->base)
@@ -880,6 +901,8 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 	m->cfg = *cfg;
 	m->shutdown_fd = -1;
 	m->reserve_fd = -1;
+	m->stats.started_ms = arena_now_ms();
+	m->stats.config_loaded_s = (int64_t)time(NULL);
 	for (unsigned i = 0; i < ARENA_LISTEN_MAX; i++)
 		m->listeners[i].fd = -1;
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
@@ -899,6 +922,16 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 		log_error("Failed to set up the event loop: %s", strerror(-r));
 		master_free(m);
 		return EXIT_FAILURE;
+	}
+	if (m->cfg.metrics_listen.text[0]) {
+		r = metrics_start(m, &m->cfg.metrics_listen, &m->metrics);
+		if (r < 0) {
+			log_error("Failed to serve metrics on %s: %s", m->cfg.metrics_listen.text,
+			          strerror(-r));
+			master_free(m);
+			return EXIT_FAILURE;
+		}
+		log_info("Serving metrics on http://%s/metrics", m->cfg.metrics_listen.text);
 	}
 
 	notify_status("Starting %u workers", m->cfg.workers);

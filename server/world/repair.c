@@ -307,6 +307,11 @@ out:
 	return e;
 }
 
+unsigned world_rooms_open(const struct world *w)
+{
+	return atomic_load_explicit(&w->nrooms_open, memory_order_relaxed);
+}
+
 int world_check(struct world *w)
 {
 	if (!w || w->magic != WORLD_MAGIC || w->version != WORLD_VERSION)

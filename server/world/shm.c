@@ -23,6 +23,21 @@ uint64_t arena_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+const uint32_t shm_hist_bounds_us[SHM_HIST_BUCKETS - 1] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+};
+
+void shm_hist_observe(struct shm_hist *h, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < SHM_HIST_BUCKETS - 1 && us > shm_hist_bounds_us[i])
+		i++;
+	atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
 static size_t page_round(size_t n, size_t page)
 {
 	return (n + page - 1) / page * page;

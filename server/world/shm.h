@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #define ARENA_SHM_MAGIC   UINT64_C(0x31484d53414e4552) /* "RENASMH1" little endian */
-#define ARENA_SHM_VERSION 1
+#define ARENA_SHM_VERSION 2
 #define ARENA_WORKERS_MAX 256
 
 /* Worker slot states, written by the master (STARTING, DEAD, EMPTY) and the worker (READY,
@@ -36,6 +36,36 @@ enum worker_state {
 	WORKER_DRAINING = 3,
 	WORKER_DEAD = 4,
 };
+
+/* Metric arrays in a slot. Message types index by their low nibble (client types 0x01..0x07,
+ * server types 0x81..0x89; 0 counts nothing); ERROR codes and BYE reasons by their value (1..15,
+ * 0 for a value beyond). */
+#define SHM_TYPE_SLOTS   16
+#define SHM_CODE_SLOTS   16
+#define SHM_HIST_BUCKETS 12 /* 11 bounds (shm_hist_bounds_us) and +Inf */
+
+static inline unsigned shm_type_index(unsigned type)
+{
+	return (type & 0x70u) == 0 ? type & 0x0fu : 0;
+}
+
+static inline unsigned shm_code_index(unsigned code)
+{
+	return code < SHM_CODE_SLOTS ? code : 0;
+}
+
+/* A latency histogram written by one process with relaxed atomic adds: bucket[i] counts the
+ * observations <= shm_hist_bounds_us[i] (not cumulative; the reader sums), the last bucket the
+ * rest. */
+struct shm_hist {
+	_Atomic uint64_t bucket[SHM_HIST_BUCKETS];
+	_Atomic uint64_t sum_us;
+	_Atomic uint64_t count;
+};
+
+extern const uint32_t shm_hist_bounds_us[SHM_HIST_BUCKETS - 1];
+
+void shm_hist_observe(struct shm_hist *h, uint64_t us);
 
 /* Each slot starts a cache line of its own: a worker bumps its counters per frame, and must
  * not share those lines with its neighbour's. */
@@ -55,6 +85,18 @@ struct worker_slot {
 	_Atomic uint64_t late_ticks;     /* ticks that started more than one period late */
 	_Atomic uint64_t ticks;
 	_Atomic uint64_t lock_wait_ms; /* since when it waits for a world lock (0: not waiting) */
+
+	/* Metrics (docs/DEPLOY.md, "Metrics"): counters only grow for the life of the slot, across
+	 * the processes that fill it; the gauge in_rooms is reset with clients and players. */
+	_Atomic uint32_t in_rooms; /* welcomed sessions seated in a room */
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t bytes_out; /* taken by the kernel */
+	_Atomic uint64_t frames_in_type[SHM_TYPE_SLOTS];
+	_Atomic uint64_t frames_out_type[SHM_TYPE_SLOTS]; /* queued */
+	_Atomic uint64_t errors_sent[SHM_CODE_SLOTS];     /* ERROR by code */
+	_Atomic uint64_t byes_sent[SHM_CODE_SLOTS];       /* BYE by reason */
+	struct shm_hist tick_us;                          /* a whole tick: sweep + fan-out */
+	struct shm_hist fanout_us;                        /* SNAPSHOT/CHAT_MSG fan-out alone */
 };
 _Static_assert(sizeof(struct worker_slot) % 64 == 0, "worker slots must not share cache lines");
 

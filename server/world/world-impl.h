@@ -132,9 +132,9 @@ struct world {
 	uint32_t next_id;
 	uint32_t free_head;
 	uint32_t nattached;
-	uint32_t ndetached; /* also the size of the expiry heap */
-	uint32_t nrooms_open;
-	uint32_t room_hwm; /* rooms at index >= room_hwm are all free */
+	uint32_t ndetached;           /* also the size of the expiry heap */
+	_Atomic uint32_t nrooms_open; /* written under the world lock; read by world_rooms_open() */
+	uint32_t room_hwm;            /* rooms at index >= room_hwm are all free */
 	uint32_t next_room_n;
 	uint32_t top_n;
 	uint32_t top[ARENA_LEADERBOARD_MAX]; /* best score entries, best first */

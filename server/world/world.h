@@ -187,6 +187,10 @@ size_t world_scores_capacity(const struct world *w);
 /* Number of robust-lock repairs this process performed since the last call (resets to 0). */
 unsigned world_take_repairs(void);
 
+/* Rooms open right now: one atomic load, no lock (for metrics and status; may be a moment
+ * stale). */
+unsigned world_rooms_open(const struct world *w);
+
 /* Full invariant check (member counts, seats, positions inside grid, gems on distinct cells,
  * chat ring indices). Takes the locks. 0 if consistent, -EUCLEAN otherwise. For tests and the
  * worker's periodic self-check. */
