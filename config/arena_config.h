@@ -19,7 +19,8 @@
 
 #define ARENA_LISTEN_MAX   16
 #define ARENA_PATH_MAX     512
-#define ARENA_EX_CONFIG    78 /* sysexits.h EX_CONFIG */
+#define ARENA_SOCKPATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define ARENA_EX_CONFIG    78  /* sysexits.h EX_CONFIG */
 #define ARENA_DEFAULT_PORT 7777
 
 enum arena_log_level {
@@ -47,12 +48,13 @@ struct arena_config {
 	unsigned backlog;            /* 1..65535 */
 	enum arena_log_level log_level;
 	char state_dir[ARENA_PATH_MAX];
-	uint32_t drain_timeout_ms;          /* 100ms..10m */
-	uint32_t heartbeat_timeout_ms;      /* 200ms..10m: a worker silent this long is killed */
-	unsigned crash_limit;               /* 1..1000 unexpected worker exits ... */
-	uint32_t crash_window_ms;           /* ... within this window make the master give up */
-	uint32_t save_interval_ms;          /* 1s..1h: leaderboard save period */
-	struct arena_listen metrics_listen; /* Prometheus /metrics; text "" (addrlen 0): off */
+	uint32_t drain_timeout_ms;             /* 100ms..10m */
+	uint32_t heartbeat_timeout_ms;         /* 200ms..10m: a worker silent this long is killed */
+	unsigned crash_limit;                  /* 1..1000 unexpected worker exits ... */
+	uint32_t crash_window_ms;              /* ... within this window make the master give up */
+	uint32_t save_interval_ms;             /* 1s..1h: leaderboard save period */
+	struct arena_listen metrics_listen;    /* Prometheus /metrics; text "" (addrlen 0): off */
+	char admin_socket[ARENA_SOCKPATH_MAX]; /* arenactl's Unix socket; "" = none */
 
 	/* [limits] */
 	unsigned max_payload;          /* 64..ARENA_PAYLOAD_MAX: largest client frame payload */

@@ -26,7 +26,7 @@
 
 #define CFG_WORKERS_MAX 256
 #define CFG_NSECTIONS   4  /* server, limits, game, testing */
-#define CFG_NKEYS       36 /* entries of cfg_keys[] */
+#define CFG_NKEYS       37 /* entries of cfg_keys[] */
 
 enum cfg_key_type {
 	KT_UINT,      /* unsigned */
@@ -37,6 +37,7 @@ enum cfg_key_type {
 	KT_PATH,      /* char[ARENA_PATH_MAX], absolute */
 	KT_LISTEN,    /* listen[] + nlisten */
 	KT_ADDR,      /* one struct arena_listen; empty = off */
+	KT_SOCKPATH,  /* char[ARENA_SOCKPATH_MAX], absolute; empty = off */
 };
 
 /* One configuration key: where it lives, how it is stored, what values are allowed. */

@@ -275,20 +275,23 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 			     "or debug%s",
 			     q, k->name, k->section, comment_hint(value));
 		break;
+	case KT_SOCKPATH:
 	case KT_PATH: {
 		size_t len = strlen(value);
-		bool ok = value[0] == '/' && len < ARENA_PATH_MAX;
+		size_t max = k->type == KT_PATH ? ARENA_PATH_MAX : ARENA_SOCKPATH_MAX;
+		bool ok = (value[0] == '/' || (k->type == KT_SOCKPATH && len == 0)) && len < max;
 
 		for (size_t i = 0; ok && i < len; i++) {
 			if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
 				ok = false;
 		}
 		if (!ok) {
-			fail(
-			    st, st->line, -EINVAL,
-			    "invalid path '%s' for %s in [%s]; expected an absolute path (starting "
-			    "with '/') of at most %d bytes without control characters",
-			    q, k->name, k->section, ARENA_PATH_MAX - 1);
+			fail(st, st->line, -EINVAL,
+			     "invalid path '%s' for %s in [%s]; expected %san absolute path "
+			     "(starting "
+			     "with '/') of at most %zu bytes without control characters",
+			     q, k->name, k->section,
+			     k->type == KT_SOCKPATH ? "nothing (none) or " : "", max - 1);
 			break;
 		}
 		memcpy(cfg_key_field(&st->cfg, k), value, len + 1);

@@ -44,6 +44,7 @@ const struct key_def cfg_keys[] = {
     KEY_MS("server", "crash_window", crash_window_ms, SEC, HOUR),
     KEY_MS("server", "save_interval", save_interval_ms, SEC, HOUR),
     KEY("server", metrics_listen, KT_ADDR, 0, 0),
+    KEY("server", admin_socket, KT_SOCKPATH, 0, 0),
 
     KEY("limits", max_payload, KT_UINT, 64, ARENA_PAYLOAD_MAX),
     KEY_MS("limits", "handshake_timeout", handshake_timeout_ms, 100, 10 * MIN),
@@ -99,6 +100,7 @@ void arena_config_defaults(struct arena_config *ret)
 	ret->backlog = 511;
 	ret->log_level = ARENA_LOG_INFO;
 	snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", ARENA_STATEDIR);
+	snprintf(ret->admin_socket, sizeof(ret->admin_socket), "%s", ARENA_RUNDIR "/admin.sock");
 	ret->drain_timeout_ms = 5 * SEC;
 	ret->heartbeat_timeout_ms = 3 * SEC;
 	ret->crash_limit = 5;
@@ -190,6 +192,7 @@ void arena_config_dump(const struct arena_config *cfg, FILE *out)
 			             *(const enum arena_log_level *)cfg_key_cfield(cfg, k)));
 			break;
 		case KT_PATH:
+		case KT_SOCKPATH:
 			fprintf(out, "%s = %s\n", k->name, (const char *)cfg_key_cfield(cfg, k));
 			continue;
 		case KT_ADDR:

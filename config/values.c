@@ -309,7 +309,7 @@ bool cfg_equal(const struct arena_config *a, const struct arena_config *b)
 	       a->crash_limit == b->crash_limit && a->crash_window_ms == b->crash_window_ms &&
 	       a->save_interval_ms == b->save_interval_ms &&
 	       memcmp(&a->metrics_listen, &b->metrics_listen, sizeof(a->metrics_listen)) == 0 &&
-	       a->max_payload == b->max_payload &&
+	       strcmp(a->admin_socket, b->admin_socket) == 0 && a->max_payload == b->max_payload &&
 	       a->handshake_timeout_ms == b->handshake_timeout_ms &&
 	       a->idle_timeout_ms == b->idle_timeout_ms && a->output_buffer == b->output_buffer &&
 	       a->input_rate == b->input_rate && a->input_burst == b->input_burst &&

@@ -52,6 +52,7 @@ static const struct {
     {"crash_window", "server"},
     {"save_interval", "server"},
     {"metrics_listen", "server"},
+    {"admin_socket", "server"},
     {"max_payload", "limits"},
     {"handshake_timeout", "limits"},
     {"idle_timeout", "limits"},
@@ -577,6 +578,8 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 	for (size_t i = 0; defaults[i]; i++)
 		kv_set(d, defaults[i]);
 	snprintf(buf, sizeof(buf), "state_dir=%s/state", d->dir);
+	kv_set(d, buf);
+	snprintf(buf, sizeof(buf), "admin_socket=%s/admin.sock", d->dir);
 	kv_set(d, buf);
 	for (size_t i = 0; opts->kv && opts->kv[i]; i++)
 		kv_set(d, opts->kv[i]);

@@ -54,9 +54,12 @@ static const struct {
     [CH_DRAIN] = {"DRAIN", 0},
     [CH_READY] = {"READY", sizeof(struct ch_ready)},
     [CH_CONN_CLOSED] = {"CONN_CLOSED", sizeof(struct ch_conn_closed)},
+    [CH_ADMIN] = {"ADMIN", sizeof(struct ch_admin)},
+    [CH_ADMIN_DONE] = {"ADMIN_DONE", sizeof(struct ch_admin_done)},
 };
 
 #define CH_PAYLOAD_MAX sizeof(struct ch_reload)
+_Static_assert(sizeof(struct ch_admin) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
 
 size_t channel_payload_size(unsigned type)
 {
@@ -220,7 +223,7 @@ static int channel_read_one(struct channel *c)
 		channel_fail(c, -EBADMSG, "payload size does not match the message type");
 		return -1;
 	}
-	if (nfds > 1 || (nfds == 1 && buf.hdr.type != CH_NEW_CONN)) {
+	if (nfds > 1 || (nfds == 1 && !(CH_MASK_FD & CH_MASK(buf.hdr.type)))) {
 		close_fds(fds, nfds);
 		channel_fail(c, -EBADMSG, "file descriptor(s) attached to the wrong message");
 		return -1;
@@ -237,8 +240,8 @@ static int channel_read_one(struct channel *c)
 		/* Whatever did arrive is not trustworthy as "the" fd: close it. */
 		m.fd = safe_close(m.fd);
 		m.truncated = true;
-	} else if (m.type == CH_NEW_CONN && m.fd < 0) {
-		channel_fail(c, -EBADMSG, "NEW_CONN without a file descriptor");
+	} else if ((CH_MASK_FD & CH_MASK(m.type)) && m.fd < 0) {
+		channel_fail(c, -EBADMSG, "a message without its file descriptor");
 		return -1;
 	}
 
@@ -358,7 +361,8 @@ int channel_send(struct channel *c, unsigned type, const void *payload, size_t l
 
 	if (c->failed || c->free_pending)
 		return -EPIPE;
-	if (channel_payload_size(type) != len || (fd >= 0 && type != CH_NEW_CONN))
+	if (type == 0 || type >= CH_TYPE_MAX || len > CH_PAYLOAD_MAX ||
+	    channel_payload_size(type) != len || (fd >= 0 && !(CH_MASK_FD & CH_MASK(type))))
 		return -EINVAL;
 	memset(&msg.hdr, 0, sizeof(msg.hdr));
 	msg.hdr.type = type;

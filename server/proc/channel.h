@@ -21,6 +21,8 @@
  *   DRAIN           master -> worker none                    -
  *   READY           worker -> master struct ch_ready         -
  *   CONN_CLOSED     worker -> master struct ch_conn_closed   -
+ *   ADMIN           master -> worker struct ch_admin         a memory file for the answer
+ *   ADMIN_DONE      worker -> master struct ch_admin_done    -
  */
 #ifndef ARENA_CHANNEL_H
 #define ARENA_CHANNEL_H
@@ -31,6 +33,7 @@
 #include <stdint.h>
 
 #include "arena_config.h"
+#include "arena_proto.h"
 #include "peer.h"
 
 struct event_base;
@@ -42,13 +45,18 @@ enum ch_type {
 	CH_DRAIN = 4,
 	CH_READY = 5,
 	CH_CONN_CLOSED = 6,
+	CH_ADMIN = 7,
+	CH_ADMIN_DONE = 8,
 	CH_TYPE_MAX
 };
 
 #define CH_MASK(t) (1u << (t))
 #define CH_MASK_WORKER                                                                             \
-	(CH_MASK(CH_NEW_CONN) | CH_MASK(CH_SHUTDOWN) | CH_MASK(CH_RELOAD) | CH_MASK(CH_DRAIN))
-#define CH_MASK_MASTER (CH_MASK(CH_READY) | CH_MASK(CH_CONN_CLOSED))
+	(CH_MASK(CH_NEW_CONN) | CH_MASK(CH_SHUTDOWN) | CH_MASK(CH_RELOAD) | CH_MASK(CH_DRAIN) |    \
+	 CH_MASK(CH_ADMIN))
+#define CH_MASK_MASTER (CH_MASK(CH_READY) | CH_MASK(CH_CONN_CLOSED) | CH_MASK(CH_ADMIN_DONE))
+/* The types that carry exactly one fd (and only they may). */
+#define CH_MASK_FD (CH_MASK(CH_NEW_CONN) | CH_MASK(CH_ADMIN))
 
 struct ch_hdr {
 	uint32_t type;
@@ -96,6 +104,28 @@ struct ch_ready {
 
 struct ch_conn_closed {
 	struct peer_addr peer;
+};
+
+/* An operator's request (admin.c) that needs the world or the sessions, done by a worker. */
+enum ch_admin_op {
+	CH_ADMIN_PLAYERS = 1, /* write the player listing (room: filter) into the fd */
+	CH_ADMIN_ROOMS = 2,   /* write the room listing into the fd */
+	CH_ADMIN_KICK = 3,    /* BYE(kicked, text) to player_id if this worker serves it */
+	CH_ADMIN_NOTICE = 4,  /* a server CHAT_MSG of text into room (or every room) */
+};
+
+struct ch_admin {
+	uint32_t req; /* echoed in ADMIN_DONE */
+	uint32_t op;  /* enum ch_admin_op */
+	uint32_t player_id;
+	uint8_t json; /* listings as JSON instead of text columns */
+	char room[ARENA_ROOM_MAX + 1];
+	char text[ARENA_CHAT_MAX + 1];
+};
+
+struct ch_admin_done {
+	uint32_t req;
+	int32_t result; /* >= 0: rows written, players kicked, rooms reached; < 0: -errno */
 };
 
 /* Payload size of a type, or SIZE_MAX for a type that does not exist. */

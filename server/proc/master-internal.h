@@ -34,6 +34,7 @@ struct mworker {
 	bool retiring;           /* told to DRAIN (surplus after a reload) */
 	bool killed;             /* SIGKILLed by us (wedged, no start, bad channel) */
 	bool wedged;             /* ... because its heartbeat stopped */
+	unsigned restarts;       /* replacements of this slot's worker after unexpected exits */
 	uint64_t started_ms;     /* fork time */
 	uint64_t died_ms;        /* last exit (0: never) */
 	uint32_t conns;          /* connections handed over and not yet reported closed */
@@ -143,6 +144,7 @@ struct master {
 
 	struct master_stats stats;
 	struct metrics *metrics; /* metrics.c: the /metrics listener, NULL when off */
+	struct admin *admin;     /* admin.c: the admin socket, NULL when off */
 };
 
 /* accept.c: called by master.c, never calling it back but through these. */
@@ -160,6 +162,10 @@ void accept_teardown(struct master *m);
 void accept_update(struct master *m);
 /* Close the listeners for good and refuse connections still waiting for a worker. */
 void accept_stop(struct master *m);
+
+/* master-persist.c: load the saved scores (before the workers start); save them now. */
+void master_persist_start(struct master *m);
+void master_persist_now(struct master *m);
 
 /* metrics.c: the Prometheus endpoint (metrics_listen), served from the master's loop. It reads
  * the scoreboard's atomics, the master's counters and world_rooms_open(); it never takes a lock

@@ -1,4 +1,4 @@
-/* master.c: the master process: start-up, worker supervision, reload, shutdown, persistence.
+/* master.c: the master process: start-up, worker supervision, reload, shutdown, save timers.
  *
  * The master is one libevent loop. It owns the listeners (accept.c does the accepting), the
  * shared-memory region it made before forking, one channel per worker, and the timers:
@@ -43,6 +43,7 @@
 
 #include "arena-build.h"
 #include "log.h"
+#include "admin.h"
 #include "master-internal.h"
 #include "notify.h"
 #include "persist.h"
@@ -98,78 +99,11 @@ static void kill_worker(struct mworker *w, const char *why)
 
 static const struct accept_ops accept_ops = {.worker_failed = kill_worker};
 
-/* ---- Persistence -------------------------------------------------------------------------- */
-
-static void persist_start(struct master *m)
-{
-	char aside[ARENA_PATH_MAX] = "";
-	size_t n = 0;
-	int r;
-
-	m->scores_cap = world_scores_capacity(m->world);
-	m->scores = calloc(m->scores_cap ? m->scores_cap : 1, sizeof(*m->scores));
-	if (!m->scores) {
-		log_warning(
-		    "Out of memory for the score table copy; continuing without persistence");
-		return;
-	}
-	r = persist_mkdir(m->cfg.state_dir);
-	if (r < 0) {
-		log_warning("Cannot create state directory %s: %s; continuing without persistence",
-		            m->cfg.state_dir, strerror(-r));
-		return;
-	}
-	r = persist_load(m->cfg.state_dir, m->scores, m->scores_cap, &n, aside);
-	if (r == -EBADMSG) {
-		log_warning("The state file in %s was corrupt; it was set aside as %s; starting "
-		            "with an empty leaderboard",
-		            m->cfg.state_dir, aside[0] ? aside : "(unknown)");
-		m->persist_on = true;
-		return;
-	}
-	if (r < 0) {
-		log_warning("Cannot read the state in %s: %s; continuing without persistence",
-		            m->cfg.state_dir, strerror(-r));
-		return;
-	}
-	m->persist_on = true;
-	if (n == 0)
-		return;
-	r = world_scores_import(m->world, m->scores, n);
-	if (r < 0)
-		log_warning("Cannot load the saved scores: %s", strerror(-r));
-	else
-		log_info("Loaded %zu scores from %s", n, m->cfg.state_dir);
-}
-
-static void persist_now(struct master *m)
-{
-	size_t n = 0;
-	int r;
-
-	if (!m->persist_on)
-		return;
-	r = world_scores_export(m->world, m->scores, m->scores_cap, &n);
-	if (r < 0) {
-		m->stats.saves_failed++;
-		log_warning("Cannot read the scores to save them: %s", strerror(-r));
-		return;
-	}
-	r = persist_save(m->cfg.state_dir, m->scores, n);
-	if (r < 0) {
-		m->stats.saves_failed++;
-		log_warning("Failed to save the scores to %s: %s", m->cfg.state_dir, strerror(-r));
-	} else {
-		m->stats.saves_ok++;
-		log_debug("saved %zu scores to %s", n, m->cfg.state_dir);
-	}
-}
-
 static void on_save(evutil_socket_t fd, short what, void *arg)
 {
 	struct master *m = arg;
 
-	persist_now(m);
+	master_persist_now(m);
 	arm_ms(m->ev_save, m->cfg.save_interval_ms);
 }
 
@@ -289,6 +223,9 @@ static void on_worker_message(struct channel *c, const struct channel_msg *msg, 
 			w->conns--;
 		break;
 	}
+	case CH_ADMIN_DONE:
+		admin_worker_done(m->admin, w->slot, msg->payload);
+		break;
 	default:
 		break; /* channel.c delivers only CH_MASK_MASTER types */
 	}
@@ -357,7 +294,8 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 	else
 		log_error("worker.%u (pid %d) %s; %u connections lost", w->slot, (int)pid, how,
 		          released);
-	if (!expected && m->state == MS_RUNNING && w->wanted)
+	admin_worker_gone(m->admin, w->slot);
+	if (!expected && m->state == MS_RUNNING && w->wanted && ++w->restarts)
 		m->stats.restarts[w->wedged   ? RESTART_WEDGED
 		                  : w->killed ? RESTART_KILLED
 		                              : RESTART_CRASH]++;
@@ -388,7 +326,7 @@ static void finish_if_done(struct master *m)
 {
 	if (m->state == MS_RUNNING || workers_alive(m) > 0)
 		return;
-	persist_now(m);
+	master_persist_now(m);
 	log_notice("shutdown complete");
 	event_base_loopbreak(m->base);
 }
@@ -658,6 +596,7 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 	RESTART_ONLY(strcmp(nc->state_dir, oc->state_dir) != 0, "state_dir");
 	RESTART_ONLY(strcmp(nc->metrics_listen.text, oc->metrics_listen.text) != 0,
 	             "metrics_listen");
+	RESTART_ONLY(strcmp(nc->admin_socket, oc->admin_socket) != 0, "admin_socket");
 	RESTART_ONLY(nc->max_players != oc->max_players, "max_players");
 	RESTART_ONLY(nc->max_rooms != oc->max_rooms, "max_rooms");
 	RESTART_ONLY(nc->room_width != oc->room_width, "room_width");
@@ -672,6 +611,7 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 	nc->backlog = oc->backlog;
 	memcpy(nc->state_dir, oc->state_dir, sizeof(nc->state_dir));
 	nc->metrics_listen = oc->metrics_listen;
+	memcpy(nc->admin_socket, oc->admin_socket, sizeof(nc->admin_socket));
 	nc->max_players = oc->max_players;
 	nc->max_rooms = oc->max_rooms;
 	nc->room_width = oc->room_width;
@@ -683,9 +623,10 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 		changed[0] = '\0';
 }
 
-static void on_reload(void *userdata)
+/* Reload the configuration (SIGHUP, or arenactl reload: `why`). 0, or -errno with the reason
+ * in err->text. */
+static int reload(struct master *m, const char *why, struct arena_config_error *ret_err)
 {
-	struct master *m = userdata;
 	struct arena_config nc;
 	struct arena_config_error err;
 	struct ch_reload msg;
@@ -694,10 +635,11 @@ static void on_reload(void *userdata)
 	int r;
 
 	if (m->state != MS_RUNNING) {
-		log_notice("Received SIGHUP while shutting down; ignored");
-		return;
+		log_notice("Received %s while shutting down; ignored", why);
+		snprintf(ret_err->text, sizeof(ret_err->text), "shutting down");
+		return -EBUSY;
 	}
-	log_notice("Received SIGHUP: reloading the configuration");
+	log_notice("Received %s: reloading the configuration", why);
 	notify_reloading();
 	memset(&err, 0, sizeof(err));
 	r = arena_config_load(m->cli, &nc, &err);
@@ -707,7 +649,8 @@ static void on_reload(void *userdata)
 		snprintf(m->status_note, sizeof(m->status_note), "reload failed: %.140s", err.text);
 		notify_status("%u workers; %s", workers_alive(m), m->status_note);
 		notify_ready();
-		return;
+		*ret_err = err;
+		return r;
 	}
 	keep_restart_only(m, &nc, changed, sizeof(changed));
 	if (changed[0])
@@ -751,7 +694,64 @@ static void on_reload(void *userdata)
 	m->ready_notified = false;
 	m->reload_ready_due = arena_now_ms() + m->cfg.heartbeat_timeout_ms;
 	maybe_notify_ready(m);
+	return 0;
 }
+
+static void on_reload(void *userdata)
+{
+	struct arena_config_error err;
+
+	reload(userdata, "SIGHUP", &err);
+}
+
+/* ---- The admin socket's requests (admin.c calls these through struct admin_ops) ---------- */
+
+static int admin_reload(struct master *m, char *err, size_t errlen)
+{
+	struct arena_config_error e;
+	int r = reload(m, "an admin reload", &e);
+
+	if (r < 0)
+		snprintf(err, errlen, "%s", e.text);
+	return r;
+}
+
+static int admin_drain_worker(struct master *m, unsigned slot, char *err, size_t errlen)
+{
+	struct mworker *w = &m->workers[slot];
+
+	if (m->state != MS_RUNNING) {
+		snprintf(err, errlen, "shutting down");
+		return -EBUSY;
+	}
+	if (!w->wanted || w->pid <= 0 || w->retiring || w->killed) {
+		snprintf(err, errlen, "worker %u is not a running worker (see status)", slot);
+		return -ENOENT;
+	}
+	w->wanted = false;
+	w->retiring = true;
+	if (w->chan)
+		channel_send(w->chan, CH_DRAIN, NULL, 0, -1);
+	log_notice("worker.%u (pid %d) drained by an admin request: it keeps its %u clients until "
+	           "they leave",
+	           slot, (int)w->pid, w->conns);
+	set_worker_count(m, m->cfg.workers); /* the replacement, in a free slot */
+	return 0;
+}
+
+static void admin_shutdown(struct master *m, uint32_t deadline_ms)
+{
+	log_notice("Shutdown requested over the admin socket");
+	if (deadline_ms)
+		m->cfg.drain_timeout_ms = deadline_ms;
+	begin_shutdown(m, false);
+}
+
+static const struct admin_ops admin_ops = {
+    .reload = admin_reload,
+    .drain_worker = admin_drain_worker,
+    .shutdown = admin_shutdown,
+};
 
 /* ---- Start and stop ----------------------------------------------------------------------- */
 
@@ -875,6 +875,7 @@ static void master_free(struct master *m)
 		if (evs[i])
 			event_free(evs[i]);
 	metrics_stop(m->metrics);
+	admin_stop(m->admin);
 	proc_signals_free(m->signals);
 	peer_table_free(m->peers);
 	if (m->base)
@@ -916,7 +917,7 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 		master_free(m);
 		return EXIT_FAILURE;
 	}
-	persist_start(m);
+	master_persist_start(m);
 	r = make_loop(m);
 	if (r < 0) {
 		log_error("Failed to set up the event loop: %s", strerror(-r));
@@ -932,6 +933,15 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 			return EXIT_FAILURE;
 		}
 		log_info("Serving metrics on http://%s/metrics", m->cfg.metrics_listen.text);
+	}
+	if (m->cfg.admin_socket[0]) {
+		r = admin_start(m, m->cfg.admin_socket, &admin_ops, &m->admin);
+		if (r < 0)
+			log_warning("No admin socket at %s: %s%s", m->cfg.admin_socket,
+			            strerror(-r),
+			            r == -EADDRINUSE ? " (another arenad answers there)" : "");
+		else
+			log_info("Admin socket at %s", m->cfg.admin_socket);
 	}
 
 	notify_status("Starting %u workers", m->cfg.workers);

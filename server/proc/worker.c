@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "arena-build.h"
 #include "lock.h"
 #include "log.h"
@@ -316,6 +317,16 @@ static void on_channel_message(struct channel *c, const struct channel_msg *m, v
 		log_set_level(w->cfg.log_level);
 		set_clock(w, &r->clock);
 		log_debug("configuration reloaded");
+		break;
+	}
+	case CH_ADMIN: {
+		struct ch_admin_done done = {.req = ((const struct ch_admin *)m->payload)->req};
+
+		done.result = admin_worker_run(w->env.world, w->sessions, m->payload, m->fd);
+		if (m->fd >= 0)
+			close(m->fd);
+		if (channel_send(w->chan, CH_ADMIN_DONE, &done, sizeof(done), -1) < 0)
+			log_warning("cannot answer an admin request");
 		break;
 	}
 	case CH_DRAIN:

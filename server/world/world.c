@@ -16,6 +16,7 @@
  * inside a lock its caller holds and never calls back up:
  *
  *   world.c      -> repair.c, directory.c, expiry.c, room.c, scores.c
+ *   census.c     -> repair.c, directory.c, room.c             (listings, server notices)
  *   repair.c     -> directory.c, expiry.c, room.c, scores.c   (the world lock and its repair)
  *   directory.c  -> room.c, scores.c
  *   room.c       -> lock.c                                    (room locks and their repair)

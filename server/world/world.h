@@ -182,6 +182,42 @@ int world_scores_import(struct world *w, const struct world_score *in, size_t n)
 /* Size of the score table (for allocating an export buffer). */
 size_t world_scores_capacity(const struct world *w);
 
+/* ---- The operator's view (census.c) ------------------------------------------------------ */
+
+struct world_room_row {
+	uint32_t room; /* index, the wire room_id */
+	char name[ARENA_ROOM_MAX + 1];
+	uint32_t members;   /* players seated */
+	uint32_t resumable; /* disconnected players who may resume into it */
+	bool is_public;     /* opened by matchmaking */
+};
+
+struct world_player_row {
+	uint32_t id;
+	char name[ARENA_NAME_MAX + 1];
+	bool attached; /* false: disconnected, resumable until its grace ends */
+	uint32_t slot; /* the worker slot serving it (attached) or that served it last */
+	uint32_t room; /* seated (or resuming into) this room, or WORLD_NO_ROOM */
+	char room_name[ARENA_ROOM_MAX + 1];
+	uint32_t score;
+};
+
+/* Callbacks run with world locks held: quick, no world calls. A negative return stops the
+ * listing and is returned. */
+typedef int (*world_room_cb)(const struct world_room_row *row, void *arg);
+typedef int (*world_player_cb)(const struct world_player_row *row, void *arg);
+
+/* Every open room, in index order. 0, the callback's error, or a lock error. */
+int world_list_rooms(struct world *w, world_room_cb cb, void *arg);
+/* Every player (attached or resumable), in table order; only those of room `room` if it is
+ * not NULL or empty (-ENOENT if no such room is open). */
+int world_list_players(struct world *w, const char *room, world_player_cb cb, void *arg);
+/* A server notice (CHAT_MSG from sender id 0, "server") into room `room`, or into every open
+ * room when room is NULL or empty. 0 and the rooms reached in *ret_rooms; -EINVAL for text
+ * that is not 1..ARENA_CHAT_MAX bytes of valid UTF-8, -ENOENT for no such room. */
+int world_announce(struct world *w, const char *room, const char *text, size_t len,
+                   unsigned *ret_rooms);
+
 /* ---- Health ------------------------------------------------------------------------------- */
 
 /* Number of robust-lock repairs this process performed since the last call (resets to 0). */
