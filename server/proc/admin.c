@@ -616,6 +616,20 @@ int admin_start(struct master *m, const char *path, const struct admin_ops *ops,
 	if (fd < 0)
 		return -errno;
 	r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (r < 0 && errno == ENOENT) { /* make the runtime directory (one level), 0750 */
+		char dir[sizeof(addr.sun_path)];
+		char *slash;
+
+		memcpy(dir, path, strlen(path) + 1);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0750) == 0 || errno == EEXIST)
+				r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+			else
+				errno = ENOENT;
+		}
+	}
 	if (r < 0 && errno == EADDRINUSE && !someone_listens(&addr)) {
 		unlink(path); /* left behind by a daemon that died */
 		r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));

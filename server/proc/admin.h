@@ -30,8 +30,9 @@ struct admin_ops {
 	void (*shutdown)(struct master *m, uint32_t deadline_ms);
 };
 
-/* Bind path (mode 0660; a stale socket left by a dead arenad is replaced, a live one is not)
- * and serve it from m's loop. 0 and *ret, or -errno (-EADDRINUSE: another daemon answers). */
+/* Bind path (mode 0660; its directory is made, mode 0750, if it is missing; a stale socket
+ * left by a dead arenad is replaced, a live one is not) and serve it from m's loop. 0 and *ret, or
+ * -errno (-EADDRINUSE: another daemon answers). */
 int admin_start(struct master *m, const char *path, const struct admin_ops *ops,
                 struct admin **ret);
 /* Close every admin connection and remove the socket. NULL is fine. */
