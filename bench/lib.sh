@@ -80,6 +80,10 @@ start_arenad() {
 	*" max_rooms_per_ip="*) ;;
 	*) limits="max_rooms_per_ip = 65535"$'\n' ;;
 	esac
+	case " $* " in
+	*" admin_socket="*) ;;
+	*) server="admin_socket = $BENCH_TMP/admin-$port.sock"$'\n' ;;
+	esac
 	for kv in "$@"; do
 		k=${kv%%=*}
 		case $k in

@@ -12,7 +12,9 @@
 # not being the bottleneck (arena-bots exit 3 marks the step "bots-limited").
 # A failing step is run a second time and counts as failed only if that fails too, so that a
 # passing disturbance on the machine does not end the search (both results are shown).
-# Usage: bench/players.sh [N...]   (default 500 1000 1500 2000 2500 3000 4000 5000 6000 8000;
+# With PLOT=FILE.svg the runs' latency (p50, p99, p99.9 of the response time) is also drawn
+# against the number of players, one series per server (bench/plot.py).
+# Usage: [PLOT=FILE.svg] bench/players.sh [N...]   (default 500 1000 1500 2000 2500 3000 4000 5000 6000 8000;
 #        the search stops at each server's first failure: typically 5 to 10 minutes)
 source "$(dirname "$0")/lib.sh"
 
@@ -111,3 +113,8 @@ lb=$best_b
 [ "$b_done" = 0 ] && lb=">= $best_b"
 printf '| p99 < 100 ms, >= 99%% on time, 0 errors | %s | %s | %s |\n' "$la" "$lb" \
 	"$(ratio "$best_a" "$best_b")"
+if [ -n "${PLOT:-}" ]; then
+	python3 "$BENCH_TOP/bench/plot.py" -o "$PLOT" \
+		--title "response time vs active players (20 Hz ticks, 10 Hz inputs)" \
+		-- arenad "$BENCH_TMP"/arenad-*.json -- bench-broadcast "$BENCH_TMP"/broadcast-*.json >&2
+fi

@@ -170,6 +170,45 @@ static void reader_refuses_bad_text(void)
 		prom_free(&s);
 }
 
+/* Every arena_* name the Grafana dashboard queries must be a series arenad exposes. */
+static void dashboard_names_exist(const struct prom_set *set)
+{
+	const char *path = getenv("ARENA_DASHBOARD");
+	char *text = NULL, name[128];
+	size_t len = 0;
+	unsigned names = 0, missing = 0;
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "re"))) {
+		CHECK(false, "the dashboard (ARENA_DASHBOARD=%s) can be read", path ? path : "");
+		return;
+	}
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		fclose(f);
+		free(text);
+		CHECK(false, "the dashboard can be read");
+		return;
+	}
+	fclose(f);
+	for (const char *p = text; (p = strstr(p, "arena_"));) {
+		size_t n = 0;
+
+		while (n + 1 < sizeof(name) && (p[n] == '_' || (p[n] >= 'a' && p[n] <= 'z')))
+			n++;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n;
+		names++;
+		if (prom_sum(set, name, NULL) < 0) {
+			h_diag("the dashboard queries %s, which arenad does not expose", name);
+			missing++;
+		}
+	}
+	free(text);
+	CHECK(names > 10 && missing == 0, "the dashboard's %u metric names all exist (%u missing)",
+	      names, missing);
+}
+
 int main(void)
 {
 	struct hc *players[NPLAYERS], *probe;
@@ -242,6 +281,7 @@ int main(void)
 	      "the tick and fan-out histograms have one observation per tick (%g, %g)", nticks,
 	      nfan);
 	CHECK(prom_sum(&b, "arena_state_saves_total", NULL) >= 0, "state saves are exposed");
+	dashboard_names_exist(&b);
 	prom_free(&a);
 	prom_free(&b);
 
