@@ -6,7 +6,7 @@ here=$(dirname "$0")
 source "$here/lib.sh"
 bench_build
 echo "machine: $(machine_facts)"
-for b in ping players idle handshake drain; do
+for b in ping players idle handshake drain metrics; do
 	echo
 	echo "## $b"
 	echo

@@ -15,8 +15,8 @@ import json
 import math
 import sys
 
-W, H = 760, 460
-L, R, T, B = 70, 180, 40, 60
+W, H = 800, 460
+L, R, T, B = 70, 220, 40, 60
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
 DASH = {"p50": "", "p99": "6,3", "p99_9": "2,3"}
 
@@ -111,7 +111,7 @@ def main(argv):
             for b, lat in runs:
                 s.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (x(b), y(lat[q]), colour))
             s.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="%s"/>' % (W - R + 12, W - R + 40, ly, ly, colour, dash))
-            s.append('<text x="%d" y="%d">%s %s</text>' % (W - R + 46, ly + 4, name[:14], q.replace("_", ".")))
+            s.append('<text x="%d" y="%d">%s %s</text>' % (W - R + 46, ly + 4, name[:20], q.replace("_", ".")))
             ly += 18
     s.append("</svg>")
     with open(out, "w") as f:

@@ -34,8 +34,11 @@ static int ctl(char *out, size_t cap, const char *args)
 	size_t n = 0;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "'%s' -t 5 -s '%s' %s 2>/dev/null", getenv("ARENACTL"), sock,
-	         args);
+	const char *scale = getenv("ARENA_TEST_TIMEOUT_SCALE"); /* valgrind.sh: a slow daemon */
+	int t = 5 * (scale && atoi(scale) > 0 ? atoi(scale) : 1);
+
+	snprintf(cmd, sizeof(cmd), "'%s' -t %d -s '%s' %s 2>/dev/null", getenv("ARENACTL"),
+	         t > 600 ? 600 : t, sock, args);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;

@@ -79,7 +79,7 @@ targets=(server/arenad)
 for t in "${tests[@]}"; do
 	targets+=("tests/test-$t")
 done
-ninja -C "$build" "${targets[@]}" > "$build/valgrind-build.log" 2>&1 ||
+ninja -C "$build" clients/arenactl "${targets[@]}" > "$build/valgrind-build.log" 2>&1 ||
 	{ tail -20 "$build/valgrind-build.log"; echo "valgrind.sh: build failed" >&2; exit 1; }
 
 logs=$(mktemp -d /tmp/arena-valgrind-XXXXXX) || exit 1
@@ -95,7 +95,9 @@ for t in "${tests[@]}"; do
 	[ -x "$exe" ] || { echo "valgrind.sh: no test named '$t' ($exe)" >&2; exit 1; }
 	echo "# ---- $t under valgrind (timeouts x$scale)"
 	start=$(date +%s)
-	ARENAD=$build/server/arenad ARENA_TEST_WRAPPER=$wrapper ARENA_TEST_TIMEOUT_SCALE=$scale \
+	ARENAD=$build/server/arenad ARENACTL=$build/clients/arenactl \
+		ARENA_DASHBOARD=$root/docs/grafana/arena-dashboard.json \
+		ARENA_TEST_WRAPPER=$wrapper ARENA_TEST_TIMEOUT_SCALE=$scale \
 		ARENA_VG_TEST=$t timeout -k 10 900 "$exe" > "$logs/$t.out" 2>&1
 	st=$?
 	secs=$(($(date +%s) - start))
