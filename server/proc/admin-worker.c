@@ -23,19 +23,39 @@ struct out {
 	unsigned rows;
 };
 
-/* s as a JSON string (names and room names are valid UTF-8 without control characters). */
+void admin_json_quote(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap < 3) {
+		if (cap)
+			out[0] = '\0';
+		return;
+	}
+	out[o++] = '"';
+	for (; *s && o + 8 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20) {
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", ch);
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/* s as a JSON string. */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
+	char q[6 * ARENA_ROOM_MAX + 8]; /* names and room names: at most 32 bytes */
+
+	admin_json_quote(s, q, sizeof(q));
+	fputs(q, f);
 }
 
 static int player_row(const struct world_player_row *p, void *arg)

@@ -147,16 +147,10 @@ static void fmt_uptime(uint64_t ms, char *buf, size_t len)
 
 static void json_str(struct evbuffer *o, const char *s)
 {
-	evbuffer_add(o, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			evbuffer_add(o, "\\", 1);
-		if ((unsigned char)*s < 0x20)
-			evbuffer_add_printf(o, "\\u%04x", (unsigned char)*s);
-		else
-			evbuffer_add(o, s, 1);
-	}
-	evbuffer_add(o, "\"", 1);
+	char q[6 * ARENA_PATH_MAX + 8];
+
+	admin_json_quote(s, q, sizeof(q));
+	evbuffer_add(o, q, strlen(q));
 }
 
 static void status(struct admin_conn *c, bool json)

@@ -46,4 +46,8 @@ void admin_worker_gone(struct admin *a, unsigned slot);
  * result for CH_ADMIN_DONE: rows written, players kicked or rooms reached, or -errno. */
 int admin_worker_run(struct world *w, struct sessions *ss, const struct ch_admin *a, int fd);
 
+/* s as a quoted JSON string in out (escaping '"', '\\' and control characters), cut to fit
+ * cap. Shared by both halves so every JSON answer quotes the same way. */
+void admin_json_quote(const char *s, char *out, size_t cap);
+
 #endif /* ARENA_ADMIN_H */

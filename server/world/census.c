@@ -118,24 +118,12 @@ int world_list_players(struct world *w, const char *room, world_player_cb cb, vo
 /* Append a notice to open room r's chat ring. */
 static int notice(struct world *w, uint32_t r, const char *text, size_t len)
 {
-	int e = world_lock_room(w, r);
+	struct wroom *rm;
+	int e = room_lock_open(w, r, &rm);
+
 	if (e < 0)
 		return e;
-	struct wroom *rm = wroom(w, r);
-	if (!rm->open) {
-		world_unlock_room(w, r);
-		return -ENOENT;
-	}
-	struct wchat *c = &wroom_chat(w, rm)[rm->chat_seq % WORLD_CHAT_RING];
-	c->seq = UINT64_MAX; /* invalid while half written */
-	c->sender_id = 0;
-	c->sender_len = (uint8_t)strlen(SERVER_SENDER);
-	memcpy(c->sender, SERVER_SENDER, c->sender_len + 1);
-	c->text_len = (uint8_t)len;
-	memcpy(c->text, text, len);
-	c->text[len] = '\0';
-	c->seq = rm->chat_seq;
-	rm->chat_seq++;
+	room_chat_put_locked(w, rm, 0, SERVER_SENDER, strlen(SERVER_SENDER), text, len);
 	world_unlock_room(w, r);
 	return 0;
 }

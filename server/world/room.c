@@ -253,7 +253,7 @@ static void lock_fault(struct world *w, struct wroom *rm, int seat)
 
 /* Lock room `room` if it is open: 0 with the lock held and *ret_rm set, or -ENOENT (or the
  * lock's error) with the lock not held. */
-static int lock_open_room(struct world *w, uint32_t room, struct wroom **ret_rm)
+int room_lock_open(struct world *w, uint32_t room, struct wroom **ret_rm)
 {
 	if (room >= w->max_rooms)
 		return -ENOENT;
@@ -276,7 +276,7 @@ static int lock_player_seat(struct world *w, uint32_t pidx, uint32_t *ret_room,
 {
 	uint32_t r = wplayer_room(wplayer(w, pidx));
 	struct wroom *rm;
-	int e = lock_open_room(w, r, &rm);
+	int e = room_lock_open(w, r, &rm);
 	if (e < 0)
 		return e;
 	int s = room_find_seat(w, rm, pidx);
@@ -344,19 +344,28 @@ int world_chat(struct world *w, uint32_t pidx, const char *text, size_t len)
 	int s, ret = lock_player_seat(w, pidx, &r, &rm, &s);
 	if (ret < 0)
 		return ret;
+	room_chat_put_locked(w, rm, rm->seats[s].id, p->name,
+	                     p->name_len <= ARENA_NAME_MAX ? p->name_len : ARENA_NAME_MAX, text,
+	                     len);
+	world_unlock_room(w, r);
+	return 0;
+}
+
+void room_chat_put_locked(struct world *w, struct wroom *rm, uint32_t sender_id, const char *sender,
+                          size_t sender_len, const char *text, size_t len)
+{
 	struct wchat *e = &wroom_chat(w, rm)[rm->chat_seq % WORLD_CHAT_RING];
-	e->seq = UINT64_MAX;
-	e->sender_id = rm->seats[s].id;
-	e->sender_len = p->name_len <= ARENA_NAME_MAX ? p->name_len : ARENA_NAME_MAX;
-	memcpy(e->sender, p->name, e->sender_len);
-	e->sender[e->sender_len] = '\0';
+
+	e->seq = UINT64_MAX; /* unreadable while half written */
+	e->sender_id = sender_id;
+	e->sender_len = (uint8_t)sender_len;
+	memcpy(e->sender, sender, sender_len);
+	e->sender[sender_len] = '\0';
 	e->text_len = (uint8_t)len;
 	memcpy(e->text, text, len);
 	e->text[len] = '\0';
 	e->seq = rm->chat_seq;
 	rm->chat_seq++;
-	world_unlock_room(w, r);
-	return 0;
 }
 
 static uint64_t chat_low(const struct wroom *rm)
@@ -372,7 +381,7 @@ int world_chat_read(struct world *w, uint32_t room, uint64_t *cursor, struct are
 	if (!w || !cursor || (!out && max) || !ret_n)
 		return -EINVAL;
 	struct wroom *rm;
-	int ret = lock_open_room(w, room, &rm);
+	int ret = room_lock_open(w, room, &rm);
 	if (ret < 0)
 		return ret;
 	uint64_t head = rm->chat_seq, lo = chat_low(rm), c = *cursor, lost = 0;
@@ -410,7 +419,7 @@ int world_chat_head(struct world *w, uint32_t room, uint64_t *ret_seq)
 	if (!w || !ret_seq)
 		return -EINVAL;
 	struct wroom *rm;
-	int ret = lock_open_room(w, room, &rm);
+	int ret = room_lock_open(w, room, &rm);
 	if (ret < 0)
 		return ret;
 	uint64_t seq = rm->chat_seq;
@@ -424,7 +433,7 @@ int world_room_view(struct world *w, uint32_t room, struct world_room_view *ret)
 	if (!w || !ret)
 		return -EINVAL;
 	struct wroom *rm;
-	int r = lock_open_room(w, room, &rm);
+	int r = room_lock_open(w, room, &rm);
 	if (r < 0)
 		return r;
 	ret->room = room;

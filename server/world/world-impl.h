@@ -245,6 +245,9 @@ void expiry_remove(struct world *w, uint32_t pidx);
 /* room.c: the room lock (taking it repairs a dead owner's room). */
 int world_lock_room(struct world *w, uint32_t r);
 void world_unlock_room(struct world *w, uint32_t r);
+/* Lock room r if it is open: 0 with the lock held and *ret_rm set, or -ENOENT (or the lock's
+ * error) with the lock not held. */
+int room_lock_open(struct world *w, uint32_t r, struct wroom **ret_rm);
 /* Move pidx one step in its room (world_move()'s checks and rules); *ret_score is the seat's new
  * score if it picked a gem, else 0. Takes only the room lock. 0, -EINVAL or -ENOENT. */
 int room_move(struct world *w, uint32_t pidx, int dx, int dy, uint32_t *ret_score);
@@ -267,6 +270,9 @@ int room_unseat_locked(struct world *w, uint32_t r, uint32_t pidx, uint32_t *ret
 /* The seat of pidx, or -1. */
 int room_find_seat(struct world *w, struct wroom *rm, uint32_t pidx);
 void room_info_locked(struct world *w, uint32_t r, int seat, struct world_room_info *ret);
+/* Append a chat message (text and sender checked by the caller) to the room's ring. */
+void room_chat_put_locked(struct world *w, struct wroom *rm, uint32_t sender_id, const char *sender,
+                          size_t sender_len, const char *text, size_t len);
 /* Repair what the room lock guards from the room alone; the world repair then reconciles the
  * seats with the player table. Never fails. */
 int room_repair(void *arg);
