@@ -131,7 +131,7 @@ static int comment(struct parser *p, const char *s)
 	if (strcmp(t, "counter") && strcmp(t, "gauge") && strcmp(t, "histogram") &&
 	    strcmp(t, "summary") && strcmp(t, "untyped"))
 		return fail(p, "unknown TYPE '%s' for %s", t, f->name);
-	snprintf(f->type, sizeof(f->type), "%s", t);
+	memcpy(f->type, t, strlen(t) + 1); /* one of the five names above: it fits */
 	f->typed = true;
 	if (!strcmp(t, "counter") && (len < 6 || strcmp(f->name + len - 6, "_total") != 0))
 		return fail(p, "counter %s is not named *_total", f->name);
