@@ -139,7 +139,6 @@ static int spawn(struct master *m, unsigned i)
 	atomic_store(&slot->clients, 0);
 	atomic_store(&slot->players, 0);
 	atomic_store(&slot->in_rooms, 0);
-	atomic_store(&slot->accepted, 0);
 	atomic_store(&slot->lock_wait_ms, 0);
 	atomic_store(&slot->pid, 0);
 	atomic_store(&slot->state, WORKER_STARTING);

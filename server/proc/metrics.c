@@ -264,7 +264,7 @@ int metrics_render(struct master *m, struct evbuffer *o)
 	per_worker(o, m, slots, n, "arena_worker_players_in_rooms", "gauge",
 	           "Players a worker serves that are seated in a room.", get_in_rooms);
 	per_worker(o, m, slots, n, "arena_fd_handoffs_received_total", "counter",
-	           "Client sockets the worker process now in the slot received from the master.",
+	           "Client sockets the workers of this slot received from the master.",
 	           get_accepted);
 	per_worker(o, m, slots, n, "arena_fd_ctrunc_total", "counter",
 	           "Channel messages that arrived with MSG_CTRUNC (a passed fd lost).", get_ctrunc);
