@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@
 #define ADMIN_WORKER_MS  3000
 #define ADMIN_FIELDS_MAX 4
 #define ADMIN_OUTPUT_MAX (64u << 20)
+
+_Static_assert(ARENA_TEXT_MAX <= ARENA_CHAT_MAX, "a kick reason must fit struct ch_admin.text");
 
 struct admin_conn {
 	struct admin *a;
@@ -103,38 +106,41 @@ static void finish(struct admin_conn *c)
 		conn_free(c);
 }
 
+/* Answer "ok\n" or "error " and the formatted text (an error is one line), then close. */
+static void reply(struct admin_conn *c, bool ok, const char *fmt, va_list ap)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, ok ? "ok\n" : "error ");
+	evbuffer_add_vprintf(out, fmt, ap);
+	if (!ok)
+		evbuffer_add(out, "\n", 1);
+	finish(c);
+}
+
 static void reply_error(struct admin_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void reply_error(struct admin_conn *c, const char *fmt, ...)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	va_list ap;
 
-	evbuffer_add_printf(out, "error ");
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	reply(c, false, fmt, ap);
 	va_end(ap);
-	evbuffer_add(out, "\n", 1);
-	finish(c);
 }
 
 static void reply_ok(struct admin_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void reply_ok(struct admin_conn *c, const char *fmt, ...)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	va_list ap;
 
-	evbuffer_add(out, "ok\n", 3);
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	reply(c, true, fmt, ap);
 	va_end(ap);
-	finish(c);
 }
 
 /* ---- status ------------------------------------------------------------------------------- */
-
-static const char *const state_names[] = {"empty", "starting", "ready", "draining", "dead"};
 
 static void fmt_uptime(uint64_t ms, char *buf, size_t len)
 {
@@ -158,7 +164,7 @@ static void status(struct admin_conn *c, bool json)
 	struct master *m = c->a->m;
 	struct evbuffer *o = bufferevent_get_output(c->bev);
 	uint64_t now = arena_now_ms();
-	unsigned long long players = 0, in_rooms = 0, clients = 0;
+	struct shm_totals tot;
 	const char *state = m->state == MS_RUNNING ? "running" : "shutting down";
 	const char *file = m->cli->config_path[0] ? m->cli->config_path : "";
 	char up[48], loaded[32];
@@ -168,13 +174,7 @@ static void status(struct admin_conn *c, bool json)
 
 	gmtime_r(&lt, &tm);
 	strftime(loaded, sizeof(loaded), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
-		const struct worker_slot *s = &m->shm->slots[i];
-
-		clients += atomic_load(&s->clients);
-		players += atomic_load(&s->players);
-		in_rooms += atomic_load(&s->in_rooms);
-	}
+	shm_totals(m->shm, &tot);
 	fmt_uptime(now - m->stats.started_ms, up, sizeof(up));
 	evbuffer_add(o, "ok\n", 3);
 	if (json) {
@@ -188,7 +188,7 @@ static void status(struct admin_conn *c, bool json)
 		    o,
 		    ", \"loaded_unix\": %lld},\n \"clients\": %llu, \"players\": %llu, "
 		    "\"players_in_rooms\": %llu, \"rooms\": %u,\n \"workers\": [",
-		    (long long)m->stats.config_loaded_s, clients, players, in_rooms,
+		    (long long)m->stats.config_loaded_s, tot.clients, tot.players, tot.in_rooms,
 		    world_rooms_open(m->world));
 	} else {
 		evbuffer_add_printf(o, "arenad %s, pid %d, %s, up %s\n", ARENA_VERSION,
@@ -198,7 +198,8 @@ static void status(struct admin_conn *c, bool json)
 		evbuffer_add_printf(o,
 		                    "%llu players connected, %llu in rooms; %u rooms open; %llu "
 		                    "connections\n",
-		                    players, in_rooms, world_rooms_open(m->world), clients);
+		                    tot.players, tot.in_rooms, world_rooms_open(m->world),
+		                    tot.clients);
 		evbuffer_add_printf(o, "%-6s %-8s %-9s %7s %7s %9s %8s\n", "WORKER", "PID", "STATE",
 		                    "CLIENTS", "PLAYERS", "HEARTBEAT", "RESTARTS");
 	}
@@ -217,12 +218,12 @@ static void status(struct admin_conn *c, bool json)
 			    "%s\n  {\"slot\": %u, \"pid\": %d, \"state\": \"%s\", "
 			    "\"clients\": %u, \"players\": %u, \"heartbeat_age_ms\": "
 			    "%llu, \"restarts\": %u, \"retiring\": %s}",
-			    first ? "" : ",", i, (int)w->pid, st < 5 ? state_names[st] : "unknown",
+			    first ? "" : ",", i, (int)w->pid, shm_state_name(st),
 			    atomic_load(&s->clients), atomic_load(&s->players), age, w->restarts,
 			    w->retiring ? "true" : "false");
 		} else {
 			evbuffer_add_printf(o, "%-6u %-8d %-9s %7u %7u %7llums %8u\n", i,
-			                    (int)w->pid, st < 5 ? state_names[st] : "unknown",
+			                    (int)w->pid, shm_state_name(st),
 			                    atomic_load(&s->clients), atomic_load(&s->players), age,
 			                    w->restarts);
 		}
@@ -439,11 +440,8 @@ static void handle(struct admin_conn *c, char *line, size_t len)
 		}
 		req.op = CH_ADMIN_KICK;
 		req.player_id = (uint32_t)v;
+		/* req.text holds ARENA_CHAT_MAX >= ARENA_TEXT_MAX bytes (asserted below) */
 		if (n == 3 && !copy_field(req.text, sizeof(req.text), f[2])) {
-			reply_error(c, "kick: the reason is longer than %d bytes", ARENA_TEXT_MAX);
-			return;
-		}
-		if (strlen(req.text) > ARENA_TEXT_MAX) {
 			reply_error(c, "kick: the reason is longer than %d bytes", ARENA_TEXT_MAX);
 			return;
 		}

@@ -44,8 +44,6 @@ static const char *const restart_names[RESTART_N] = {
     [RESTART_KILLED] = "killed",
 };
 
-static const char *const state_names[] = {"empty", "starting", "ready", "draining", "dead"};
-
 static void family(struct evbuffer *o, const char *name, const char *type, const char *help)
 {
 	evbuffer_add_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -226,20 +224,16 @@ int metrics_render(struct master *m, struct evbuffer *o)
 	unsigned slots[ARENA_WORKERS_MAX];
 	unsigned n = used_slots(m, slots);
 	uint64_t now = arena_now_ms();
-	unsigned long long players = 0, in_rooms = 0, clients = 0;
+	struct shm_totals tot;
 
 	master_families(o, m, now);
-	for (unsigned i = 0; i < n; i++) {
-		const struct worker_slot *s = &m->shm->slots[slots[i]];
-
-		clients += get_clients(s);
-		players += get_players(s);
-		in_rooms += get_in_rooms(s);
-	}
+	shm_totals(m->shm, &tot);
 	one(o, "arena_clients_connected", "gauge", "Client connections served by the workers.",
-	    clients);
-	one(o, "arena_players_connected", "gauge", "Welcomed players (HELLO answered).", players);
-	one(o, "arena_players_in_rooms", "gauge", "Welcomed players seated in a room.", in_rooms);
+	    tot.clients);
+	one(o, "arena_players_connected", "gauge", "Welcomed players (HELLO answered).",
+	    tot.players);
+	one(o, "arena_players_in_rooms", "gauge", "Welcomed players seated in a room.",
+	    tot.in_rooms);
 
 	family(o, "arena_worker_state", "gauge",
 	       "1 for the state each worker slot is in (starting, ready, draining, dead, empty).");
@@ -247,7 +241,7 @@ int metrics_render(struct master *m, struct evbuffer *o)
 		uint32_t st = atomic_load(&m->shm->slots[slots[i]].state);
 
 		evbuffer_add_printf(o, "arena_worker_state{worker=\"%u\",state=\"%s\"} 1\n",
-		                    slots[i], st < 5 ? state_names[st] : "unknown");
+		                    slots[i], shm_state_name(st));
 	}
 	family(o, "arena_worker_heartbeat_age_seconds", "gauge",
 	       "Seconds since each worker's loop last stored its heartbeat.");

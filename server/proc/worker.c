@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -103,14 +102,6 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 
 /* ---- Ticks -------------------------------------------------------------------------------- */
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void schedule_tick(struct worker *w, uint64_t now)
 {
 	uint64_t due;
@@ -131,7 +122,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	uint64_t now = arena_now_ms();
-	uint64_t t0 = now_us(), t1, t2;
+	uint64_t t0 = arena_now_us(), t1, t2;
 	uint64_t due = tick_clock_time(&w->clock, w->next_tick);
 	uint64_t period = 1000u / w->clock.tick_rate;
 	struct session **arr;
@@ -147,10 +138,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	else if (r >= 0)
 		w->sweep_failures = 0;
 	arr = sessions_array(w->sessions, &n);
-	t1 = now_us();
+	t1 = arena_now_us();
 	tick_run(w->tick, w->next_tick, now, arr, n, sessions_generation(w->sessions));
 	atomic_fetch_add(&w->slot->ticks, 1);
-	t2 = now_us();
+	t2 = arena_now_us();
 	shm_hist_observe(&w->slot->fanout_us, t2 - t1);
 	shm_hist_observe(&w->slot->tick_us, t2 - t0);
 

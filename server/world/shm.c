@@ -17,10 +17,40 @@
 
 uint64_t arena_now_ms(void)
 {
+	return arena_now_us() / 1000u;
+}
+
+uint64_t arena_now_us(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *shm_state_name(uint32_t state)
+{
+	static const char *const names[] = {
+	    [WORKER_EMPTY] = "empty", [WORKER_STARTING] = "starting",
+	    [WORKER_READY] = "ready", [WORKER_DRAINING] = "draining",
+	    [WORKER_DEAD] = "dead",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
+
+void shm_totals(const struct shm_header *hdr, struct shm_totals *ret)
+{
+	struct shm_totals t = {0};
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		const struct worker_slot *s = &hdr->slots[i];
+
+		t.clients += atomic_load_explicit(&s->clients, memory_order_relaxed);
+		t.players += atomic_load_explicit(&s->players, memory_order_relaxed);
+		t.in_rooms += atomic_load_explicit(&s->in_rooms, memory_order_relaxed);
+	}
+	*ret = t;
 }
 
 const uint32_t shm_hist_bounds_us[SHM_HIST_BUCKETS - 1] = {

@@ -141,5 +141,15 @@ static inline int shm_slot_alive(const struct shm_header *hdr, unsigned slot, ui
 }
 
 uint64_t arena_now_ms(void); /* CLOCK_MONOTONIC in ms */
+uint64_t arena_now_us(void); /* CLOCK_MONOTONIC in us (tick timing) */
+
+/* "empty", "starting", "ready", "draining", "dead", or "unknown". */
+const char *shm_state_name(uint32_t state);
+
+/* The live counts of every slot, summed (lock-free reads: a moment's view). */
+struct shm_totals {
+	unsigned long long clients, players, in_rooms;
+};
+void shm_totals(const struct shm_header *hdr, struct shm_totals *ret);
 
 #endif /* ARENA_SHM_H */
