@@ -440,7 +440,7 @@ static void handle(struct admin_conn *c, char *line, size_t len)
 		}
 		req.op = CH_ADMIN_KICK;
 		req.player_id = (uint32_t)v;
-		/* req.text holds ARENA_CHAT_MAX >= ARENA_TEXT_MAX bytes (asserted below) */
+		/* req.text holds ARENA_CHAT_MAX >= ARENA_TEXT_MAX bytes (asserted at the top) */
 		if (n == 3 && !copy_field(req.text, sizeof(req.text), f[2])) {
 			reply_error(c, "kick: the reason is longer than %d bytes", ARENA_TEXT_MAX);
 			return;
