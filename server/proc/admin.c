@@ -108,6 +108,8 @@ static void finish(struct admin_conn *c)
 
 /* Answer "ok\n" or "error " and the formatted text (an error is one line), then close. */
 static void reply(struct admin_conn *c, bool ok, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void reply(struct admin_conn *c, bool ok, const char *fmt, va_list ap)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
