@@ -17,11 +17,12 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#define ARENA_LISTEN_MAX   16
-#define ARENA_PATH_MAX     512
-#define ARENA_SOCKPATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
-#define ARENA_EX_CONFIG    78  /* sysexits.h EX_CONFIG */
-#define ARENA_DEFAULT_PORT 7777
+#define ARENA_LISTEN_MAX        16
+#define ARENA_PATH_MAX          512
+#define ARENA_SOCKPATH_MAX      108 /* sizeof(sockaddr_un.sun_path) */
+#define ARENA_EX_CONFIG         78  /* sysexits.h EX_CONFIG */
+#define ARENA_DEFAULT_PORT      7777
+#define ARENA_PROXY_TRUSTED_MAX 16 /* proxy_trusted entries */
 
 enum arena_log_level {
 	ARENA_LOG_ERR = 3,
@@ -35,6 +36,22 @@ struct arena_listen {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[64]; /* as written, normalised: "127.0.0.1:7777", "[::1]:7777" */
+};
+
+/* How a listener expects the PROXY protocol header (HAProxy's, v1 text or v2 binary). */
+enum arena_proxy_mode {
+	ARENA_PROXY_OFF = 0,  /* plain clients only */
+	ARENA_PROXY_V1,       /* every connection starts with a v1 header */
+	ARENA_PROXY_V2,       /* every connection starts with a v2 header */
+	ARENA_PROXY_OPTIONAL, /* a v1 or v2 header, or none (a plain client) */
+};
+
+/* One proxy_trusted entry: an IPv4 or IPv6 network ("10.0.0.0/8", "::1", "127.0.0.1"). */
+struct arena_cidr {
+	uint16_t family;  /* AF_INET or AF_INET6 */
+	uint8_t prefix;   /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network byte order, host bits zero */
+	char text[56];    /* normalised: "10.0.0.0/8", "::1/128" */
 };
 
 struct arena_config {
@@ -55,6 +72,12 @@ struct arena_config {
 	uint32_t save_interval_ms;             /* 1s..1h: leaderboard save period */
 	struct arena_listen metrics_listen;    /* Prometheus /metrics; text "" (addrlen 0): off */
 	char admin_socket[ARENA_SOCKPATH_MAX]; /* arenactl's Unix socket; "" = none */
+	/* PROXY protocol per listener, in listener order; a single mode applies to all */
+	enum arena_proxy_mode proxy_protocol[ARENA_LISTEN_MAX];
+	unsigned nproxy_protocol;                                 /* 1..ARENA_LISTEN_MAX */
+	struct arena_cidr proxy_trusted[ARENA_PROXY_TRUSTED_MAX]; /* who may send a header */
+	unsigned nproxy_trusted;
+	struct arena_listen redis; /* Redis server of a multi-node setup; text "": single node */
 
 	/* [limits] */
 	unsigned max_payload;          /* 64..ARENA_PAYLOAD_MAX: largest client frame payload */
@@ -141,5 +164,16 @@ void arena_config_dump(const struct arena_config *cfg, FILE *out);
 int arena_listen_parse(const char *text, struct arena_listen *ret);
 
 const char *arena_log_level_name(enum arena_log_level level);
+
+const char *arena_proxy_mode_name(enum arena_proxy_mode mode);
+
+/* The PROXY mode of listener i of n (a single configured mode applies to every listener).
+ * -EINVAL if the config lists several modes and their number is not n. */
+int arena_proxy_mode_of(const struct arena_config *cfg, unsigned i, unsigned n,
+                        enum arena_proxy_mode *ret);
+
+/* Whether an address (family AF_INET with 4 bytes or AF_INET6 with 16, network order) is in
+ * proxy_trusted. */
+bool arena_proxy_trusted(const struct arena_config *cfg, int family, const uint8_t *addr);
 
 #endif /* ARENA_CONFIG_H */

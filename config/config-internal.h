@@ -26,7 +26,7 @@
 
 #define CFG_WORKERS_MAX 256
 #define CFG_NSECTIONS   4  /* server, limits, game, testing */
-#define CFG_NKEYS       37 /* entries of cfg_keys[] */
+#define CFG_NKEYS       40 /* entries of cfg_keys[] */
 
 enum cfg_key_type {
 	KT_UINT,      /* unsigned */
@@ -38,6 +38,8 @@ enum cfg_key_type {
 	KT_LISTEN,    /* listen[] + nlisten */
 	KT_ADDR,      /* one struct arena_listen; empty = off */
 	KT_SOCKPATH,  /* char[ARENA_SOCKPATH_MAX], absolute; empty = off */
+	KT_PROXY,     /* proxy_protocol[] + nproxy_protocol */
+	KT_CIDRS,     /* proxy_trusted[] + nproxy_trusted */
 };
 
 /* One configuration key: where it lives, how it is stored, what values are allowed. */
@@ -83,6 +85,13 @@ int cfg_parse_bool(const char *text, bool *ret);
 
 /* Log level by name: err, warning, notice, info, debug. -EINVAL otherwise. */
 int cfg_parse_log_level(const char *text, enum arena_log_level *ret);
+
+/* PROXY mode by name: off, v1, v2, optional. -EINVAL otherwise. */
+int cfg_parse_proxy_mode(const char *text, enum arena_proxy_mode *ret);
+
+/* Network "ADDR/BITS" or a single "ADDR" (all bits), IPv4 or IPv6, numeric; host bits must be
+ * zero. -EINVAL if malformed, -ERANGE for a prefix too long for the family. */
+int cfg_parse_cidr(const char *text, struct arena_cidr *ret);
 
 /* Write a duration in the largest unit that represents it exactly ("5s", "250ms", "2m"), in a
  * form cfg_parse_duration() reads back to the same value. buf must hold at least 24 bytes. */

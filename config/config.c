@@ -247,6 +247,99 @@ static void set_listen(struct parse_state *st, const char *value, bool continuat
 		     "listen is empty in [server]; give at least one ADDR:PORT, e.g. 0.0.0.0:7777");
 }
 
+/* Next blank- or comma-separated token of *p into token (size bytes). 1 with the token, 0 at
+ * the end, -E2BIG (token cut, NUL-terminated) if one is longer than size - 1. */
+static int next_token(const char **p, char *token, size_t size)
+{
+	size_t n;
+
+	*p += strspn(*p, " \t,");
+	if (!**p)
+		return 0;
+	n = strcspn(*p, " \t,");
+	memcpy(token, *p, n < size ? n : size - 1);
+	token[n < size ? n : size - 1] = '\0';
+	*p += n;
+	return n < size ? 1 : -E2BIG;
+}
+
+/* proxy_protocol = MODE [MODE...]: one for every listener, or one per listener in order. */
+static void set_proxy(struct parse_state *st, const char *value)
+{
+	enum arena_proxy_mode modes[ARENA_LISTEN_MAX] = {ARENA_PROXY_OFF};
+	const char *p = value;
+	char token[16], q[96];
+	unsigned n = 0;
+	int r;
+
+	while ((r = next_token(&p, token, sizeof(token))) != 0) {
+		cfg_quote(token, q, sizeof(q));
+		if (r < 0 || cfg_parse_proxy_mode(token, &modes[n]) < 0) {
+			fail(st, st->line, -EINVAL,
+			     "invalid value '%s%s' for proxy_protocol in [server]; expected off, "
+			     "v1, "
+			     "v2 or optional, once for all listeners or once per listener",
+			     q, r < 0 ? "..." : "");
+			return;
+		}
+		if (++n == ARENA_LISTEN_MAX && *(p + strspn(p, " \t,"))) {
+			fail(st, st->line, -EINVAL,
+			     "too many proxy_protocol values; at most %d (one per listener)",
+			     ARENA_LISTEN_MAX);
+			return;
+		}
+	}
+	if (n == 0) {
+		fail(st, st->line, -EINVAL,
+		     "proxy_protocol is empty in [server]; expected off, v1, v2 or optional");
+		return;
+	}
+	memcpy(st->cfg.proxy_protocol, modes, sizeof(modes));
+	st->cfg.nproxy_protocol = n;
+}
+
+/* proxy_trusted = NET [NET...] (may be empty). */
+static void set_cidrs(struct parse_state *st, const char *value)
+{
+	struct arena_cidr list[ARENA_PROXY_TRUSTED_MAX];
+	const char *p = value;
+	char token[64], q[96];
+	unsigned n = 0;
+	int r;
+
+	memset(list, 0, sizeof(list));
+	while ((r = next_token(&p, token, sizeof(token))) != 0) {
+		cfg_quote(token, q, sizeof(q));
+		if (n == ARENA_PROXY_TRUSTED_MAX) {
+			fail(st, st->line, -EINVAL,
+			     "too many proxy_trusted networks; at most %d are allowed",
+			     ARENA_PROXY_TRUSTED_MAX);
+			return;
+		}
+		if (r > 0)
+			r = cfg_parse_cidr(token, &list[n]);
+		if (r == -ERANGE) {
+			fail(st, st->line, -ERANGE,
+			     "proxy_trusted network '%s' has a prefix too long; at most /32 for "
+			     "IPv4 "
+			     "and /128 for IPv6",
+			     q);
+			return;
+		}
+		if (r < 0) {
+			fail(st, st->line, -EINVAL,
+			     "invalid proxy_trusted network '%s'; expected ADDR or ADDR/BITS with "
+			     "numeric IPv4 or IPv6 addresses and the host bits zero (e.g. "
+			     "10.0.0.0/8, ::1)",
+			     q);
+			return;
+		}
+		n++;
+	}
+	memcpy(st->cfg.proxy_trusted, list, sizeof(list));
+	st->cfg.nproxy_trusted = n;
+}
+
 static void set_value(struct parse_state *st, const struct key_def *k, const char *value)
 {
 	char q[96];
@@ -299,6 +392,12 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 	}
 	case KT_LISTEN:
 		set_listen(st, value, false);
+		break;
+	case KT_PROXY:
+		set_proxy(st, value);
+		break;
+	case KT_CIDRS:
+		set_cidrs(st, value);
 		break;
 	case KT_ADDR: {
 		struct arena_listen *l = cfg_key_field(&st->cfg, k);
@@ -573,6 +672,17 @@ static unsigned later_line(const struct parse_state *st, const char *a, const ch
 static void check_cross(struct parse_state *st)
 {
 	const struct arena_config *c = &st->cfg;
+	bool proxy_on = false;
+
+	for (unsigned i = 0; i < c->nproxy_protocol && i < ARENA_LISTEN_MAX; i++)
+		proxy_on |= c->proxy_protocol[i] != ARENA_PROXY_OFF;
+	if (proxy_on && c->nproxy_trusted == 0) {
+		fail(st, later_line(st, "proxy_protocol", "proxy_trusted", NULL), -EINVAL,
+		     "proxy_protocol is on but proxy_trusted is empty; list the addresses of the "
+		     "load balancers allowed to send PROXY headers (e.g. proxy_trusted = "
+		     "127.0.0.1)");
+		return;
+	}
 
 	if (c->max_clients_per_ip > c->max_clients)
 		fail(st, later_line(st, "max_clients_per_ip", "max_clients", NULL), -EINVAL,

@@ -45,6 +45,9 @@ const struct key_def cfg_keys[] = {
     KEY_MS("server", "save_interval", save_interval_ms, SEC, HOUR),
     KEY("server", metrics_listen, KT_ADDR, 0, 0),
     KEY("server", admin_socket, KT_SOCKPATH, 0, 0),
+    KEY("server", proxy_protocol, KT_PROXY, 1, ARENA_LISTEN_MAX),
+    KEY("server", proxy_trusted, KT_CIDRS, 0, ARENA_PROXY_TRUSTED_MAX),
+    KEY("server", redis, KT_ADDR, 0, 0),
 
     KEY("limits", max_payload, KT_UINT, 64, ARENA_PAYLOAD_MAX),
     KEY_MS("limits", "handshake_timeout", handshake_timeout_ms, 100, 10 * MIN),
@@ -106,6 +109,8 @@ void arena_config_defaults(struct arena_config *ret)
 	ret->crash_limit = 5;
 	ret->crash_window_ms = 30 * SEC;
 	ret->save_interval_ms = 60 * SEC;
+	ret->proxy_protocol[0] = ARENA_PROXY_OFF;
+	ret->nproxy_protocol = 1;
 
 	ret->max_payload = ARENA_CLIENT_PAYLOAD_DEFAULT;
 	ret->handshake_timeout_ms = 5 * SEC;
@@ -198,6 +203,19 @@ void arena_config_dump(const struct arena_config *cfg, FILE *out)
 		case KT_ADDR:
 			fprintf(out, "%s = %s\n", k->name,
 			        ((const struct arena_listen *)cfg_key_cfield(cfg, k))->text);
+			continue;
+		case KT_PROXY:
+			fprintf(out, "%s =", k->name);
+			for (unsigned j = 0; j < cfg->nproxy_protocol && j < ARENA_LISTEN_MAX; j++)
+				fprintf(out, " %s", arena_proxy_mode_name(cfg->proxy_protocol[j]));
+			fputc('\n', out);
+			continue;
+		case KT_CIDRS:
+			fprintf(out, "%s =", k->name);
+			for (unsigned j = 0; j < cfg->nproxy_trusted && j < ARENA_PROXY_TRUSTED_MAX;
+			     j++)
+				fprintf(out, " %s", cfg->proxy_trusted[j].text);
+			fputc('\n', out);
 			continue;
 		}
 		fprintf(out, "%s = %s\n", k->name, buf);

@@ -162,6 +162,106 @@ const char *arena_log_level_name(enum arena_log_level level)
 	return "unknown";
 }
 
+static const char *const proxy_modes[] = {
+    [ARENA_PROXY_OFF] = "off",
+    [ARENA_PROXY_V1] = "v1",
+    [ARENA_PROXY_V2] = "v2",
+    [ARENA_PROXY_OPTIONAL] = "optional",
+};
+
+int cfg_parse_proxy_mode(const char *text, enum arena_proxy_mode *ret)
+{
+	for (size_t i = 0; i < sizeof(proxy_modes) / sizeof(proxy_modes[0]); i++) {
+		if (strcmp(text, proxy_modes[i]) == 0) {
+			*ret = (enum arena_proxy_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *arena_proxy_mode_name(enum arena_proxy_mode mode)
+{
+	if ((size_t)mode < sizeof(proxy_modes) / sizeof(proxy_modes[0]))
+		return proxy_modes[mode];
+	return "unknown";
+}
+
+int arena_proxy_mode_of(const struct arena_config *cfg, unsigned i, unsigned n,
+                        enum arena_proxy_mode *ret)
+{
+	if (cfg->nproxy_protocol == 1) {
+		*ret = cfg->proxy_protocol[0];
+		return 0;
+	}
+	if (cfg->nproxy_protocol != n || i >= n || n > ARENA_LISTEN_MAX)
+		return -EINVAL;
+	*ret = cfg->proxy_protocol[i];
+	return 0;
+}
+
+int cfg_parse_cidr(const char *text, struct arena_cidr *ret)
+{
+	char host[INET6_ADDRSTRLEN], norm[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t host_len = slash ? (size_t)(slash - text) : strlen(text);
+	struct arena_cidr c;
+	uint64_t bits;
+	unsigned max;
+
+	if (host_len == 0 || host_len >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, host_len);
+	host[host_len] = '\0';
+	memset(&c, 0, sizeof(c));
+	if (inet_pton(AF_INET, host, c.addr) == 1) {
+		c.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c.addr) == 1) {
+		c.family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	bits = max;
+	if (slash) {
+		int r = cfg_parse_uint(slash + 1, &bits);
+
+		if (r == -EINVAL)
+			return r;
+		if (r < 0 || bits > max)
+			return -ERANGE;
+	}
+	for (unsigned b = (unsigned)bits; b < max; b++)
+		if (c.addr[b / 8] & (0x80u >> (b % 8)))
+			return -EINVAL; /* host bits set: almost always a typo for a wider net */
+	c.prefix = (uint8_t)bits;
+	if (!inet_ntop(c.family, c.addr, norm, sizeof(norm)))
+		return -EINVAL;
+	snprintf(c.text, sizeof(c.text), "%s/%u", norm, c.prefix & 0xffu);
+	*ret = c;
+	return 0;
+}
+
+static bool cidr_match(const struct arena_cidr *c, int family, const uint8_t *addr)
+{
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (c->family != family)
+		return false;
+	if (memcmp(c->addr, addr, full) != 0)
+		return false;
+	return rest == 0 || ((c->addr[full] ^ addr[full]) & (0xffu << (8 - rest)) & 0xffu) == 0;
+}
+
+bool arena_proxy_trusted(const struct arena_config *cfg, int family, const uint8_t *addr)
+{
+	for (unsigned i = 0; i < cfg->nproxy_trusted && i < ARENA_PROXY_TRUSTED_MAX; i++)
+		if (cidr_match(&cfg->proxy_trusted[i], family, addr))
+			return true;
+	return false;
+}
+
 void cfg_format_duration(uint64_t ms, char *buf, size_t size)
 {
 	if (ms != 0 && ms % (60 * 60 * 1000) == 0)
@@ -309,7 +409,13 @@ bool cfg_equal(const struct arena_config *a, const struct arena_config *b)
 	       a->crash_limit == b->crash_limit && a->crash_window_ms == b->crash_window_ms &&
 	       a->save_interval_ms == b->save_interval_ms &&
 	       memcmp(&a->metrics_listen, &b->metrics_listen, sizeof(a->metrics_listen)) == 0 &&
-	       strcmp(a->admin_socket, b->admin_socket) == 0 && a->max_payload == b->max_payload &&
+	       strcmp(a->admin_socket, b->admin_socket) == 0 &&
+	       a->nproxy_protocol == b->nproxy_protocol &&
+	       memcmp(a->proxy_protocol, b->proxy_protocol, sizeof(a->proxy_protocol)) == 0 &&
+	       a->nproxy_trusted == b->nproxy_trusted &&
+	       memcmp(a->proxy_trusted, b->proxy_trusted, sizeof(a->proxy_trusted)) == 0 &&
+	       memcmp(&a->redis, &b->redis, sizeof(a->redis)) == 0 &&
+	       a->max_payload == b->max_payload &&
 	       a->handshake_timeout_ms == b->handshake_timeout_ms &&
 	       a->idle_timeout_ms == b->idle_timeout_ms && a->output_buffer == b->output_buffer &&
 	       a->input_rate == b->input_rate && a->input_burst == b->input_burst &&

@@ -15,7 +15,7 @@ cd "$top"
 # Build and test dependencies, all from Debian 12's archive.
 PKGS=(meson ninja-build pkg-config gcc libevent-dev libsystemd-dev libinih-dev libcmocka-dev
       systemd clang libclang-rt-14-dev libfuzzer-14-dev valgrind scdoc python3 util-linux
-      procps iproute2 strace clang-format)
+      procps iproute2 strace clang-format haproxy redis-server libhiredis-dev)
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -120,11 +120,11 @@ static int make_socket(const char *src, int rcvbuf, uint32_t *ret_src)
 	return fd;
 }
 
-static int start_connect(int fd, const struct hd *d)
+static int start_connect(int fd, uint16_t port)
 {
 	struct sockaddr_in sin = {
 	    .sin_family = AF_INET,
-	    .sin_port = htons(d->port),
+	    .sin_port = htons(port),
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 	};
 
@@ -162,7 +162,7 @@ static int connect_result(int fd)
 	return -err;
 }
 
-struct hc *hc_connect_opts(struct hd *d, const char *src, int rcvbuf)
+static struct hc *connect_port(uint16_t port, const char *src, int rcvbuf)
 {
 	struct pollfd pfd = {.events = POLLOUT};
 	uint32_t addr;
@@ -174,7 +174,7 @@ struct hc *hc_connect_opts(struct hd *d, const char *src, int rcvbuf)
 		errno = -fd;
 		return NULL;
 	}
-	r = start_connect(fd, d);
+	r = start_connect(fd, port);
 	if (r == 0) {
 		pfd.fd = fd;
 		r = poll(&pfd, 1, CONNECT_TIMEOUT_MS);
@@ -188,6 +188,16 @@ struct hc *hc_connect_opts(struct hd *d, const char *src, int rcvbuf)
 	return c;
 }
 
+struct hc *hc_connect_opts(struct hd *d, const char *src, int rcvbuf)
+{
+	return connect_port(d->port, src, rcvbuf);
+}
+
+struct hc *hc_connect_port(uint16_t port, const char *src)
+{
+	return connect_port(port, src, 0);
+}
+
 struct hc *hc_connect(struct hd *d, const char *src)
 {
 	return hc_connect_opts(d, src, 0);
@@ -195,6 +205,12 @@ struct hc *hc_connect(struct hd *d, const char *src)
 
 size_t hc_connect_many(struct hd *d, const char *src, size_t n, size_t batch, unsigned timeout_ms,
                        struct hc **ret)
+{
+	return hc_connect_many_port(d->port, src, n, batch, timeout_ms, ret);
+}
+
+size_t hc_connect_many_port(uint16_t port, const char *src, size_t n, size_t batch,
+                            unsigned timeout_ms, struct hc **ret)
 {
 	struct pollfd *pfd;
 	size_t *idx, connected = 0;
@@ -216,7 +232,7 @@ size_t hc_connect_many(struct hd *d, const char *src, size_t n, size_t batch, un
 			ret[start + i] = NULL;
 			if (fd < 0)
 				continue;
-			if (start_connect(fd, d) < 0) {
+			if (start_connect(fd, port) < 0) {
 				close(fd);
 				continue;
 			}

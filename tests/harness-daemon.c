@@ -53,6 +53,9 @@ static const struct {
     {"save_interval", "server"},
     {"metrics_listen", "server"},
     {"admin_socket", "server"},
+    {"proxy_protocol", "server"},
+    {"proxy_trusted", "server"},
+    {"redis", "server"},
     {"max_payload", "limits"},
     {"handshake_timeout", "limits"},
     {"idle_timeout", "limits"},
@@ -544,6 +547,7 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 	d->notify_fd = -1;
 	d->nofile = opts->nofile;
 	d->stderr_fd = opts->stderr_fd;
+	d->port2 = 0;
 	if (opts->extra_env && !(d->extra_env = strdup(opts->extra_env)))
 		h_bail("out of memory");
 	snprintf(d->dir, sizeof(d->dir), "/tmp/arena-test-XXXXXX");
@@ -588,6 +592,14 @@ struct hd *hd_start_opts(const struct hd_opts *opts)
 		if ((r = h_free_port(&d->port)) < 0)
 			h_bail("no free port: %s", strerror(-r));
 		snprintf(buf, sizeof(buf), "listen=127.0.0.1:%u", d->port);
+		if (opts->second_listener) {
+			do
+				if ((r = h_free_port(&d->port2)) < 0)
+					h_bail("no free port: %s", strerror(-r));
+			while (d->port2 == d->port);
+			snprintf(buf, sizeof(buf), "listen=127.0.0.1:%u 127.0.0.1:%u", d->port,
+			         d->port2);
+		}
 		kv_set(d, buf);
 		if ((r = hd_write_config(d, NULL, NULL)) < 0)
 			h_bail("writing %s: %s", d->conf, strerror(-r));

@@ -89,6 +89,7 @@ const char *h_asan_env_for_rss(void);
 struct hd {
 	pid_t pid;           /* the master; its process group id too */
 	uint16_t port;       /* 127.0.0.1:port */
+	uint16_t port2;      /* a second listener 127.0.0.1:port2 (hd_opts.second_listener), or 0 */
 	unsigned workers;    /* worker count in the config last written */
 	int status;          /* wait status once the master was reaped, else -1 */
 	int notify_fd;       /* our end of NOTIFY_SOCKET */
@@ -116,6 +117,9 @@ struct hd_opts {
 	 * reads itself; the caller keeps and closes it. The log file then holds only what the
 	 * test puts there. 0 = stderr in the log file too. */
 	int stderr_fd;
+	/* Listen on a second free port too (d->port2), e.g. for proxy_protocol = off v2: the
+	 * readiness probe always uses the first. */
+	bool second_listener;
 };
 
 /* Start arenad with the harness defaults (listen 127.0.0.1:<free port>, 4 workers, state_dir in
@@ -222,6 +226,27 @@ struct hc;
 int hproc_map_clients(uint16_t server_port, struct hc *const *clients, size_t n, const pid_t *pids,
                       size_t npids, pid_t *ret_owner);
 
+/* ---- Other servers (harness-ext.c): haproxy, redis-server ---------------------------------- */
+
+struct hx;
+
+/* Skip the test (exit 77) unless `program` is installed; `package` names its Debian package. */
+void hx_require(const char *program, const char *package);
+/* A temp dir for a server called name (its config files go in hx_dir()), removed at the end
+ * unless the test failed; the server is killed when the test ends in any way. */
+struct hx *hx_new(const char *name);
+const char *hx_dir(const struct hx *x);
+/* Run argv (argv[0] looked up in PATH and sbin dirs) in the foreground in hx_dir(), output in
+ * its log, and wait (10 s) until 127.0.0.1:port accepts. Bails out if it does not. */
+void hx_run(struct hx *x, uint16_t port, const char *const *argv);
+pid_t hx_pid(const struct hx *x);
+/* Send sig to the server's process group and reap it (SIGKILL after 5 s). */
+void hx_stop(struct hx *x, int sig);
+/* Kill and start again with the same arguments; 0 once its port accepts, or -errno. */
+int hx_restart(struct hx *x, unsigned timeout_ms);
+void hx_log_tail(struct hx *x, unsigned lines);
+void hx_free(struct hx *x); /* stop, clean up; NULL is fine */
+
 /* ---- Clients (harness-client.c) ------------------------------------------------------------- */
 
 #define HC_RBUF 16384
@@ -253,12 +278,16 @@ struct hc {
  * (errno set). rcvbuf > 0 sets SO_RCVBUF before connecting. */
 struct hc *hc_connect(struct hd *d, const char *src);
 struct hc *hc_connect_opts(struct hd *d, const char *src, int rcvbuf);
+/* The same to any port on 127.0.0.1 (a second listener, a load balancer in front). */
+struct hc *hc_connect_port(uint16_t port, const char *src);
 
 /* Connect n clients with non-blocking connects, `batch` in flight at a time (0 = 256), each
  * batch bounded by timeout_ms. Fills ret[0..n) (NULL where a connect failed). Returns how many
  * connected. */
 size_t hc_connect_many(struct hd *d, const char *src, size_t n, size_t batch, unsigned timeout_ms,
                        struct hc **ret);
+size_t hc_connect_many_port(uint16_t port, const char *src, size_t n, size_t batch,
+                            unsigned timeout_ms, struct hc **ret);
 
 /* Close and free (NULL is fine). hc_abort closes with SO_LINGER 0, so the server gets a RST. */
 void hc_close(struct hc *c);

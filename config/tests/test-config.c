@@ -392,6 +392,72 @@ static void test_other_values(void **state)
 	             "t.conf:2:", "fault_injection", "true, false", NULL);
 }
 
+static void round_trip(const struct arena_config *c);
+
+/* proxy_protocol (one mode, or one per listener), proxy_trusted (networks) and redis. */
+static void test_proxy_and_redis(void **state)
+{
+	struct arena_config c;
+	enum arena_proxy_mode m;
+	uint8_t a4[4] = {10, 1, 2, 3}, b4[4] = {11, 0, 0, 1}, lo6[16] = {0};
+
+	lo6[15] = 1;
+	arena_config_defaults(&c);
+	assert_int_equal(c.nproxy_protocol, 1);
+	assert_int_equal(c.proxy_protocol[0], ARENA_PROXY_OFF);
+	assert_int_equal(c.nproxy_trusted, 0);
+	assert_string_equal(c.redis.text, "");
+
+	load_ok("[server]\nproxy_protocol = v2\nproxy_trusted = 10.0.0.0/8, ::1\n"
+	        "redis = 127.0.0.1:6379\n",
+	        &c);
+	assert_int_equal(c.nproxy_protocol, 1);
+	assert_int_equal(arena_proxy_mode_of(&c, 3, 4, &m), 0);
+	assert_int_equal(m, ARENA_PROXY_V2);
+	assert_int_equal(c.nproxy_trusted, 2);
+	assert_string_equal(c.proxy_trusted[0].text, "10.0.0.0/8");
+	assert_string_equal(c.proxy_trusted[1].text, "::1/128");
+	assert_true(arena_proxy_trusted(&c, AF_INET, a4));
+	assert_false(arena_proxy_trusted(&c, AF_INET, b4));
+	assert_true(arena_proxy_trusted(&c, AF_INET6, lo6));
+	lo6[15] = 2;
+	assert_false(arena_proxy_trusted(&c, AF_INET6, lo6));
+	assert_string_equal(c.redis.text, "127.0.0.1:6379");
+
+	load_ok("[server]\nlisten = 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3\n"
+	        "proxy_protocol = off v1 optional\nproxy_trusted = 127.0.0.1 10.2.0.0/15\n",
+	        &c);
+	assert_int_equal(c.nproxy_protocol, 3);
+	assert_int_equal(arena_proxy_mode_of(&c, 1, 3, &m), 0);
+	assert_int_equal(m, ARENA_PROXY_V1);
+	assert_int_equal(arena_proxy_mode_of(&c, 2, 3, &m), 0);
+	assert_int_equal(m, ARENA_PROXY_OPTIONAL);
+	assert_int_equal(arena_proxy_mode_of(&c, 0, 2, &m), -EINVAL); /* 3 modes, 2 sockets */
+	a4[0] = 10, a4[1] = 3;
+	assert_true(arena_proxy_trusted(&c, AF_INET, a4)); /* 10.3.x.x is in 10.2.0.0/15 */
+	a4[1] = 4;
+	assert_false(arena_proxy_trusted(&c, AF_INET, a4));
+	round_trip(&c);
+	assert_string_equal(arena_proxy_mode_name(ARENA_PROXY_OPTIONAL), "optional");
+
+	expect_error("[server]\nproxy_protocol = v3\n", -EINVAL, "t.conf:2:", "proxy_protocol",
+	             "off, v1, v2 or optional", NULL);
+	expect_error("[server]\nproxy_protocol =\n", -EINVAL, "t.conf:2:", "empty", NULL);
+	expect_error("[server]\nproxy_protocol = v2\n", -EINVAL, "t.conf:2:", "proxy_trusted",
+	             "empty", NULL);
+	expect_error("[server]\nproxy_protocol = v1\nproxy_trusted = 10.0.0.1/8\n", -EINVAL,
+	             "t.conf:3:", "'10.0.0.1/8'", "host bits zero", NULL);
+	expect_error("[server]\nproxy_trusted = 10.0.0.0/33\n", -ERANGE,
+	             "t.conf:2:", "'10.0.0.0/33'", "/32", NULL);
+	expect_error("[server]\nproxy_trusted = lb.example\n", -EINVAL, "t.conf:2:", "'lb.example'",
+	             NULL);
+	expect_error("[server]\nproxy_trusted = 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 "
+	             "1.1.1.7 1.1.1.8 1.1.1.9 1.1.1.10 1.1.1.11 1.1.1.12 1.1.1.13 1.1.1.14 "
+	             "1.1.1.15 1.1.1.16 1.1.1.17\n",
+	             -EINVAL, "t.conf:2:", "at most 16", NULL);
+	expect_error("[server]\nredis = localhost:6379\n", -EINVAL, "t.conf:2:", "redis", NULL);
+}
+
 /* ---- Error classes ---------------------------------------------------------------------- */
 
 static void test_error_unknown_section(void **state)
@@ -977,6 +1043,7 @@ int main(void)
 	    cmocka_unit_test(test_format_round_trip),
 	    cmocka_unit_test(test_durations_and_sizes_in_file),
 	    cmocka_unit_test(test_other_values),
+	    cmocka_unit_test(test_proxy_and_redis),
 	    cmocka_unit_test(test_error_unknown_section),
 	    cmocka_unit_test(test_error_unknown_key),
 	    cmocka_unit_test(test_error_malformed_value),

@@ -21,6 +21,9 @@
  * accepting pauses for 100 ms, doubling up to 1 s while the shortage lasts: no busy loop, and
  * the backlog keeps moving.
  *
+ * On a listener with proxy_protocol on, step 0 is proxywait.c reading the PROXY header; the
+ * connection then enters step 1 under the client's real address.
+ *
  * accept.c is called by master.c and never calls it: a worker whose channel fails is reported
  * through the ops the master gave accept_setup() (struct accept_ops), and the master decides.
  */
@@ -82,7 +85,7 @@ void accept_update(struct master *m)
 	m->accept_on = want;
 }
 
-static void refuse(struct master *m, int fd, enum reject_why why)
+void accept_refuse(struct master *m, int fd, enum reject_why why)
 {
 	m->stats.rejected[why]++;
 	if (why == REJECT_IP) {
@@ -149,17 +152,16 @@ static int hand_over(struct master *m, int fd, const struct peer_addr *peer)
 	}
 }
 
-/* Admit or refuse one freshly accepted connection. */
-static void dispatch(struct master *m, int fd, const struct peer_addr *peer)
+void accept_dispatch(struct master *m, int fd, const struct peer_addr *peer)
 {
 	int r;
 
-	if (peer_table_total(m->peers) + m->npending >= m->cfg.max_clients) {
-		refuse(m, fd, REJECT_FULL);
+	if (peer_table_total(m->peers) + m->npending + m->nproxy_waits >= m->cfg.max_clients) {
+		accept_refuse(m, fd, REJECT_FULL);
 		return;
 	}
 	if (peer_table_count(m->peers, peer) >= m->cfg.max_clients_per_ip) {
-		refuse(m, fd, REJECT_IP);
+		accept_refuse(m, fd, REJECT_IP);
 		return;
 	}
 	r = hand_over(m, fd, peer);
@@ -178,7 +180,7 @@ static void dispatch(struct master *m, int fd, const struct peer_addr *peer)
 		arm_ms(m->ev_pending, PENDING_RETRY_MS);
 		return;
 	}
-	refuse(m, fd, REJECT_NO_WORKER);
+	accept_refuse(m, fd, REJECT_NO_WORKER);
 }
 
 static void on_pending(evutil_socket_t fd, short what, void *arg)
@@ -196,8 +198,8 @@ static void on_pending(evutil_socket_t fd, short what, void *arg)
 		} else if (r == -EAGAIN && now - p.since_ms < PENDING_MAX_AGE_MS) {
 			m->pending[kept++] = p;
 		} else {
-			refuse(m, p.fd,
-			       m->state == MS_RUNNING ? REJECT_NO_WORKER : REJECT_SHUTDOWN);
+			accept_refuse(m, p.fd,
+			              m->state == MS_RUNNING ? REJECT_NO_WORKER : REJECT_SHUTDOWN);
 		}
 	}
 	m->npending = kept;
@@ -228,7 +230,7 @@ static void fd_exhausted(struct master *m, int lfd, int err)
 	if (m->reserve_fd >= 0) {
 		m->reserve_fd = safe_close(m->reserve_fd);
 		if (listen_accept(lfd, &fd, &peer) == 0)
-			refuse(m, fd, REJECT_FD_LIMIT);
+			accept_refuse(m, fd, REJECT_FD_LIMIT);
 		m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	if (!(m->accept_paused & ACCEPT_FD_LIMIT))
@@ -244,7 +246,9 @@ static void fd_exhausted(struct master *m, int lfd, int err)
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct master *m = arg;
+	const struct accept_src *src = arg;
+	struct master *m = src->m;
+	enum arena_proxy_mode mode = m->proxy_mode[src->index];
 
 	for (int i = 0; i < ACCEPT_BATCH && m->accept_on; i++) {
 		struct peer_addr peer;
@@ -272,7 +276,10 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		m->backoff_ms = BACKOFF_MIN_MS;
-		dispatch(m, fd, &peer);
+		if (mode != ARENA_PROXY_OFF)
+			proxy_wait_begin(m, fd, &peer, mode);
+		else
+			accept_dispatch(m, fd, &peer);
 	}
 }
 
@@ -288,8 +295,10 @@ int accept_setup(struct master *m, const struct accept_ops *ops)
 	if (!m->ev_accept_resume || !m->ev_pending)
 		return -ENOMEM;
 	for (unsigned i = 0; i < m->nlisteners; i++) {
-		m->ev_accept[i] =
-		    event_new(m->base, m->listeners[i].fd, EV_READ | EV_PERSIST, on_accept, m);
+		m->accept_src[i].m = m;
+		m->accept_src[i].index = i;
+		m->ev_accept[i] = event_new(m->base, m->listeners[i].fd, EV_READ | EV_PERSIST,
+		                            on_accept, &m->accept_src[i]);
 		if (!m->ev_accept[i])
 			return -ENOMEM;
 	}
@@ -310,8 +319,28 @@ void accept_stop(struct master *m)
 		m->listeners[i].fd = safe_close(m->listeners[i].fd);
 	}
 	for (unsigned i = 0; i < m->npending; i++)
-		refuse(m, m->pending[i].fd, REJECT_SHUTDOWN);
+		accept_refuse(m, m->pending[i].fd, REJECT_SHUTDOWN);
 	m->npending = 0;
+	proxy_wait_stop(m);
+}
+
+int accept_proxy_modes(const struct master *m, const struct arena_config *cfg,
+                       enum arena_proxy_mode ret[ARENA_LISTEN_MAX], char *err, size_t errlen)
+{
+	enum arena_proxy_mode modes[ARENA_LISTEN_MAX] = {ARENA_PROXY_OFF};
+
+	for (unsigned i = 0; i < m->nlisteners; i++) {
+		if (arena_proxy_mode_of(cfg, i, m->nlisteners, &modes[i]) < 0) {
+			snprintf(err, errlen,
+			         "proxy_protocol lists %u modes but there are %u listeners%s; give "
+			         "one mode for all or one per listener",
+			         cfg->nproxy_protocol, m->nlisteners,
+			         m->socket_activated ? " (passed by systemd)" : "");
+			return -EINVAL;
+		}
+	}
+	memcpy(ret, modes, sizeof(modes));
+	return 0;
 }
 
 void accept_teardown(struct master *m)

@@ -57,6 +57,13 @@ enum {
 };
 
 #define MASTER_PENDING_MAX 64
+#define PROXY_WAIT_MAX     4096 /* connections reading their PROXY header at once */
+
+struct accept_src {
+	struct master *m;
+	unsigned index; /* of the listener */
+};
+struct proxy_wait;
 
 /* Why a connection was refused, for the metrics (docs/DEPLOY.md, "Metrics"). */
 enum reject_why {
@@ -65,6 +72,9 @@ enum reject_why {
 	REJECT_NO_WORKER, /* no worker could take it (all full, congested for too long, none) */
 	REJECT_FD_LIMIT,  /* the master was out of file descriptors */
 	REJECT_SHUTDOWN,  /* shutting down */
+	REJECT_PROXY_BAD, /* PROXY header malformed, too long, wrong version, cut short */
+	REJECT_PROXY_UNTRUSTED, /* PROXY header (or a PROXY listener) from outside proxy_trusted */
+	REJECT_PROXY_TIMEOUT,   /* PROXY header not whole within handshake_timeout */
 	REJECT_N,
 };
 
@@ -109,6 +119,8 @@ struct master {
 
 	struct listener listeners[ARENA_LISTEN_MAX];
 	struct event *ev_accept[ARENA_LISTEN_MAX];
+	struct accept_src accept_src[ARENA_LISTEN_MAX];
+	enum arena_proxy_mode proxy_mode[ARENA_LISTEN_MAX]; /* per listener, from the config */
 	unsigned nlisteners;
 	bool socket_activated;
 	unsigned accept_paused; /* ACCEPT_* bits */
@@ -119,6 +131,8 @@ struct master {
 	struct pending_conn pending[MASTER_PENDING_MAX];
 	unsigned npending;
 	struct event *ev_pending;
+	struct proxy_wait *proxy_waits; /* proxywait.c: reading their PROXY header */
+	unsigned nproxy_waits;
 	struct peer_table *peers;
 	const struct accept_ops *accept_ops;
 	unsigned refused_full, refused_ip; /* since the last status tick, for one summary line */
@@ -162,6 +176,21 @@ void accept_teardown(struct master *m);
 void accept_update(struct master *m);
 /* Close the listeners for good and refuse connections still waiting for a worker. */
 void accept_stop(struct master *m);
+/* Admit (hand to a worker) or refuse one accepted connection from peer. Takes fd. */
+void accept_dispatch(struct master *m, int fd, const struct peer_addr *peer);
+/* Refuse fd with the BYE for `why` and count it. Takes fd. */
+void accept_refuse(struct master *m, int fd, enum reject_why why);
+/* The PROXY mode of each of m's listeners under cfg into ret; -EINVAL (err filled) if cfg's
+ * list does not match the listeners. */
+int accept_proxy_modes(const struct master *m, const struct arena_config *cfg,
+                       enum arena_proxy_mode ret[ARENA_LISTEN_MAX], char *err, size_t errlen);
+
+/* proxywait.c: read the PROXY header of fd (accepted from `self` on a listener in `mode`),
+ * then accept_dispatch() it under the real client's address, or close and count it. */
+void proxy_wait_begin(struct master *m, int fd, const struct peer_addr *self,
+                      enum arena_proxy_mode mode);
+/* Close every connection still reading its header. */
+void proxy_wait_stop(struct master *m);
 
 /* master-persist.c: load the saved scores (before the workers start); save them now. */
 void master_persist_start(struct master *m);

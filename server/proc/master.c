@@ -596,6 +596,7 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 	RESTART_ONLY(strcmp(nc->metrics_listen.text, oc->metrics_listen.text) != 0,
 	             "metrics_listen");
 	RESTART_ONLY(strcmp(nc->admin_socket, oc->admin_socket) != 0, "admin_socket");
+	RESTART_ONLY(strcmp(nc->redis.text, oc->redis.text) != 0, "redis");
 	RESTART_ONLY(nc->max_players != oc->max_players, "max_players");
 	RESTART_ONLY(nc->max_rooms != oc->max_rooms, "max_rooms");
 	RESTART_ONLY(nc->room_width != oc->room_width, "room_width");
@@ -611,6 +612,7 @@ static void keep_restart_only(const struct master *m, struct arena_config *nc, c
 	memcpy(nc->state_dir, oc->state_dir, sizeof(nc->state_dir));
 	nc->metrics_listen = oc->metrics_listen;
 	memcpy(nc->admin_socket, oc->admin_socket, sizeof(nc->admin_socket));
+	nc->redis = oc->redis;
 	nc->max_players = oc->max_players;
 	nc->max_rooms = oc->max_rooms;
 	nc->room_width = oc->room_width;
@@ -629,6 +631,7 @@ static int reload(struct master *m, const char *why, struct arena_config_error *
 	struct arena_config nc;
 	struct arena_config_error err;
 	struct ch_reload msg;
+	enum arena_proxy_mode modes[ARENA_LISTEN_MAX];
 	char changed[256];
 	unsigned old_workers = workers_wanted(m);
 	int r;
@@ -642,6 +645,8 @@ static int reload(struct master *m, const char *why, struct arena_config_error *
 	notify_reloading();
 	memset(&err, 0, sizeof(err));
 	r = arena_config_load(m->cli, &nc, &err);
+	if (r == 0)
+		r = accept_proxy_modes(m, &nc, modes, err.text, sizeof(err.text));
 	if (r < 0) {
 		m->stats.reloads_failed++;
 		log_error("Reload failed: %s; keeping the current configuration", err.text);
@@ -651,6 +656,7 @@ static int reload(struct master *m, const char *why, struct arena_config_error *
 		*ret_err = err;
 		return r;
 	}
+	memcpy(m->proxy_mode, modes, sizeof(modes));
 	keep_restart_only(m, &nc, changed, sizeof(changed));
 	if (changed[0])
 		log_warning("Reload: changed settings that need a restart, not applied: %s",
@@ -754,6 +760,24 @@ static const struct admin_ops admin_ops = {
 
 /* ---- Start and stop ----------------------------------------------------------------------- */
 
+/* Each listener's PROXY mode from the configuration; logs the listeners. */
+static int set_proxy_modes(struct master *m)
+{
+	char err[200];
+	int r = accept_proxy_modes(m, &m->cfg, m->proxy_mode, err, sizeof(err));
+
+	if (r < 0) {
+		log_error("Configuration: %s", err);
+		return r;
+	}
+	for (unsigned i = 0; i < m->nlisteners; i++)
+		log_info("Listening on %s%s%s%s", m->listeners[i].name,
+		         m->socket_activated ? " (socket activation)" : "",
+		         m->proxy_mode[i] ? ", PROXY protocol " : "",
+		         m->proxy_mode[i] ? arena_proxy_mode_name(m->proxy_mode[i]) : "");
+	return 0;
+}
+
 static int open_listeners(struct master *m)
 {
 	int bad = -1;
@@ -771,9 +795,7 @@ static int open_listeners(struct master *m)
 		log_info("Using %d socket(s) passed by systemd; listen= from the configuration is "
 		         "ignored",
 		         n);
-		for (int i = 0; i < n; i++)
-			log_info("Listening on %s (socket activation)", m->listeners[i].name);
-		return 0;
+		return set_proxy_modes(m);
 	}
 	for (unsigned i = 0; i < m->cfg.nlisten; i++) {
 		int r = listen_bind(&m->cfg.listen[i], m->cfg.backlog, &m->listeners[i]);
@@ -784,9 +806,8 @@ static int open_listeners(struct master *m)
 			return r;
 		}
 		m->nlisteners = i + 1;
-		log_info("Listening on %s", m->listeners[i].name);
 	}
-	return 0;
+	return set_proxy_modes(m);
 }
 
 static int make_world(struct master *m)
@@ -912,9 +933,10 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 	log_set_role("master");
 	log_set_level(m->cfg.log_level);
 
-	if (open_listeners(m) < 0 || make_world(m) < 0) {
+	r = open_listeners(m);
+	if (r < 0 || make_world(m) < 0) {
 		master_free(m);
-		return EXIT_FAILURE;
+		return r == -EINVAL ? ARENA_EX_CONFIG : EXIT_FAILURE;
 	}
 	master_persist_start(m);
 	r = make_loop(m);

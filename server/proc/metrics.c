@@ -33,9 +33,14 @@ struct metrics {
 };
 
 static const char *const reject_names[REJECT_N] = {
-    [REJECT_FULL] = "server_full",       [REJECT_IP] = "ip_limit",
-    [REJECT_NO_WORKER] = "no_worker",    [REJECT_FD_LIMIT] = "fd_limit",
+    [REJECT_FULL] = "server_full",
+    [REJECT_IP] = "ip_limit",
+    [REJECT_NO_WORKER] = "no_worker",
+    [REJECT_FD_LIMIT] = "fd_limit",
     [REJECT_SHUTDOWN] = "shutting_down",
+    [REJECT_PROXY_BAD] = "proxy_bad",
+    [REJECT_PROXY_UNTRUSTED] = "proxy_untrusted",
+    [REJECT_PROXY_TIMEOUT] = "proxy_timeout",
 };
 
 static const char *const restart_names[RESTART_N] = {
@@ -192,7 +197,8 @@ static void master_families(struct evbuffer *o, const struct master *m, uint64_t
 	    "Connections accepted and handed to a worker (each one fd handoff over SCM_RIGHTS).",
 	    st->accepted);
 	family(o, "arena_connections_rejected_total", "counter",
-	       "Connections refused by the master with a BYE, by reason.");
+	       "Connections refused by the master, by reason (told with a BYE; closed for a PROXY "
+	       "header problem).");
 	for (unsigned i = 0; i < REJECT_N; i++)
 		evbuffer_add_printf(o, "arena_connections_rejected_total{reason=\"%s\"} %llu\n",
 		                    reject_names[i], (unsigned long long)st->rejected[i]);
