@@ -215,14 +215,24 @@ static int on_move(struct session *s, const struct arena_move *mv)
 		return not_in_room(s);
 	if (r < 0)
 		return session_error(s, ARENA_ERR_INTERNAL, "move failed");
+	if (scored)
+		s->record_dirty =
+		    true; /* the resume record other nodes may need (worker-cluster.c) */
 	s->ack_seq = mv->seq;
 	return 0;
 }
 
 static int on_chat(struct session *s, const struct arena_chat *c)
 {
+	const struct session_cluster *cl = s->env->cluster;
+	struct world_room_info where;
+
 	if (s->room == WORLD_NO_ROOM)
 		return not_in_room(s);
+	if (cl && world_player_room(s->env->world, s->pidx, &where) == 0 &&
+	    where.room != WORLD_NO_ROOM &&
+	    cl->chat(cl->ctx, s, where.name, c->text.s, c->text.len) == 0)
+		return 0;
 	int r = world_chat(s->env->world, s->pidx, c->text.s, c->text.len);
 	if (r == -ENOENT)
 		return not_in_room(s);
@@ -240,7 +250,9 @@ static int on_leaderboard(struct session *s)
 	m.type = ARENA_LEADERBOARD;
 	if (n > ARENA_LEADERBOARD_MAX)
 		n = ARENA_LEADERBOARD_MAX;
-	if (world_leaderboard(s->env->world, n, &m.u.leaderboard) < 0)
+	if ((!s->env->cluster ||
+	     s->env->cluster->board(s->env->cluster->ctx, n, &m.u.leaderboard) < 0) &&
+	    world_leaderboard(s->env->world, n, &m.u.leaderboard) < 0)
 		return session_error(s, ARENA_ERR_INTERNAL, "leaderboard unavailable");
 	return session_send_msg(s, &m);
 }

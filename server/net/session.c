@@ -74,6 +74,8 @@ struct session_core {
 	bool dirty;      /* in set->dirty */
 	bool eof;        /* the peer will send nothing more */
 	bool more_input; /* complete frames wait in `in`: the timer resumes reading next pass */
+	bool held; /* HELLO's token asked of the other nodes: reading stops until the answer */
+	struct world_player_info held_info; /* the fresh player made for that HELLO */
 	struct session *next_dead;
 };
 
@@ -361,6 +363,10 @@ void session_bye(struct session *s, enum arena_bye_reason reason, const char *te
 /* The player (if any) leaves the game now, whatever happens to the socket afterwards. */
 static void session_unwelcome(struct session *s)
 {
+	if (s->core->held) { /* gone while the other nodes were asked: not welcomed yet */
+		s->core->held = false;
+		world_player_detach(s->env->world, s->core->held_info.pidx, arena_now_ms());
+	}
 	if (!s->welcomed)
 		return;
 	s->env->game->gone(s, arena_now_ms());
@@ -436,12 +442,43 @@ static bool peer_has_everything(struct session_core *c)
 
 /* ---- Input -------------------------------------------------------------------------------- */
 
-static void handle_hello(struct session *s, const struct arena_hello *h, uint64_t now)
+/* Send WELCOME for the player attached as info and move on to the game. */
+static void welcome(struct session *s, const struct world_player_info *info, uint64_t now)
 {
 	struct session_env *env = s->env;
 	const struct arena_config *cfg = env->cfg;
-	struct world_player_info info;
 	struct arena_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ARENA_WELCOME;
+	m.u.welcome.player_id = info->id;
+	memcpy(m.u.welcome.token, info->token, ARENA_TOKEN_LEN);
+	m.u.welcome.resume = info->resume;
+	m.u.welcome.tick_rate = (uint16_t)cfg->tick_rate;
+	m.u.welcome.max_payload = (uint16_t)cfg->max_payload;
+	m.u.welcome.input_rate = (uint16_t)cfg->input_rate;
+	m.u.welcome.chat_rate = (uint16_t)cfg->chat_rate;
+	m.u.welcome.idle_timeout = (uint16_t)MIN(MAX(cfg->idle_timeout_ms / 1000, 1u), UINT16_MAX);
+
+	s->welcomed = true;
+	s->core->set->gen++;
+	s->pidx = info->pidx;
+	s->player_id = info->id;
+	memcpy(s->token, info->token, ARENA_TOKEN_LEN);
+	s->record_dirty = true;
+	atomic_fetch_add(&env->stats->players, 1);
+	if (session_send_msg(s, &m) < 0)
+		return; /* cut: already closed */
+	log_debug("client %s welcomed as '%s' (id %u, %s)", s->core->peer_text, s->name, info->id,
+	          info->resume == ARENA_RESUME_OK ? "resumed" : "new");
+	arm_timer(s, now); /* from the handshake deadline to the idle one */
+	s->env->game->welcomed(s, info->room, now);
+}
+
+static void handle_hello(struct session *s, const struct arena_hello *h, uint64_t now)
+{
+	struct session_env *env = s->env;
+	struct world_player_info info;
 	int r;
 
 	if (h->version != ARENA_PROTO_VERSION) {
@@ -463,30 +500,44 @@ static void handle_hello(struct session *s, const struct arena_hello *h, uint64_
 		return;
 	}
 
-	memset(&m, 0, sizeof(m));
-	m.type = ARENA_WELCOME;
-	m.u.welcome.player_id = info.id;
-	memcpy(m.u.welcome.token, info.token, ARENA_TOKEN_LEN);
-	m.u.welcome.resume = info.resume;
-	m.u.welcome.tick_rate = (uint16_t)cfg->tick_rate;
-	m.u.welcome.max_payload = (uint16_t)cfg->max_payload;
-	m.u.welcome.input_rate = (uint16_t)cfg->input_rate;
-	m.u.welcome.chat_rate = (uint16_t)cfg->chat_rate;
-	m.u.welcome.idle_timeout = (uint16_t)MIN(MAX(cfg->idle_timeout_ms / 1000, 1u), UINT16_MAX);
-
-	s->welcomed = true;
-	s->core->set->gen++;
-	s->pidx = info.pidx;
-	s->player_id = info.id;
 	memcpy(s->name, h->name.s, h->name.len);
 	s->name[h->name.len] = '\0';
-	atomic_fetch_add(&env->stats->players, 1);
-	if (session_send_msg(s, &m) < 0)
-		return; /* cut: already closed */
-	log_debug("client %s welcomed as '%s' (id %u, %s)", s->core->peer_text, s->name, info.id,
-	          info.resume == ARENA_RESUME_OK ? "resumed" : "new");
-	arm_timer(s, now); /* from the handshake deadline to the idle one */
-	s->env->game->welcomed(s, info.room, now);
+	s->pidx = info.pidx;
+	s->player_id = info.id;
+	if (info.resume == ARENA_RESUME_EXPIRED && env->cluster &&
+	    env->cluster->ask_resume(env->cluster->ctx, s, h->token) == 0) {
+		/* Maybe another node knew the token: nothing more is read until it answers. */
+		s->core->held = true;
+		s->core->held_info = info;
+		event_del(s->core->ev_read);
+		return;
+	}
+	welcome(s, &info, now);
+}
+
+void session_remote_resume(struct session *s, bool found, uint32_t score)
+{
+	struct session_core *c = s->core;
+	uint64_t now = arena_now_ms();
+
+	if (!c->held || c->state != SS_OPEN)
+		return;
+	c->held = false;
+	if (found && world_player_restore_score(s->env->world, c->held_info.pidx, score) == 0) {
+		c->held_info.resume = ARENA_RESUME_OK;
+		c->held_info.score = score;
+	}
+	welcome(s, &c->held_info, now);
+	if (c->state != SS_OPEN)
+		return;
+	event_add(c->ev_read, NULL);
+	c->more_input = true; /* frames that came with the HELLO: the timer reads them next pass */
+	arm_timer(s, now);
+}
+
+bool session_resume_pending(const struct session *s)
+{
+	return s->core->held;
 }
 
 static void handle_message(struct session *s, const struct arena_msg *m, uint64_t now)
@@ -539,7 +590,7 @@ static bool handle_frames(struct session *s, const unsigned char *p, size_t len,
 	size_t off = 0, flen = 0;
 	bool more = false;
 
-	for (int i = 0; c->state == SS_OPEN && len - off >= ARENA_HEADER_SIZE; i++) {
+	for (int i = 0; c->state == SS_OPEN && !c->held && len - off >= ARENA_HEADER_SIZE; i++) {
 		int r =
 		    arena_frame_peek(p + off, ARENA_HEADER_SIZE, s->env->cfg->max_payload, &flen);
 		struct arena_msg m;

@@ -41,15 +41,30 @@ struct session_game {
 	void (*gone)(struct session *s, uint64_t now_ms);
 };
 
+/* Multi-node hooks (docs/SCALE.md), filled by the worker when `redis` is set; env->cluster is NULL
+ * on a single node. ctx is passed back to each. */
+struct session_cluster {
+	void *ctx;
+	/* HELLO's token is unknown here: ask the other nodes. 0 when asked: the session then waits,
+	 * reading nothing, for session_remote_resume(); < 0 to go on with a fresh player. */
+	int (*ask_resume)(void *ctx, struct session *s, const uint8_t token[ARENA_TOKEN_LEN]);
+	/* CHAT from s in its room `room`: 0 when handed on to every node (this one included, in
+	 * the cluster's order); < 0 (Redis down) to put it in the room here only. */
+	int (*chat)(void *ctx, struct session *s, const char *room, const char *text, size_t len);
+	/* The global leaderboard's first n entries: 0, or < 0 when there is no fresh one. */
+	int (*board)(void *ctx, unsigned n, struct arena_leaderboard *ret);
+};
+
 /* What every session of one worker shares. Owned by the worker; replaced (cfg) on reload. */
 struct session_env {
 	struct world *world;
 	struct shm_header *shm;
 	const struct arena_config *cfg;
-	unsigned slot;                   /* this worker's scoreboard slot */
-	uint32_t gen;                    /* and its generation */
-	struct worker_slot *stats;       /* &shm->slots[slot] */
-	const struct session_game *game; /* the game's handlers (required) */
+	unsigned slot;                         /* this worker's scoreboard slot */
+	uint32_t gen;                          /* and its generation */
+	struct worker_slot *stats;             /* &shm->slots[slot] */
+	const struct session_game *game;       /* the game's handlers (required) */
+	const struct session_cluster *cluster; /* NULL: a single node */
 };
 
 struct session_core; /* private to session.c */
@@ -63,6 +78,11 @@ struct session {
 	uint32_t pidx; /* world player index (valid once welcomed) */
 	uint32_t player_id;
 	char name[ARENA_NAME_MAX + 1];
+	uint8_t token[ARENA_TOKEN_LEN]; /* the player's resume token */
+
+	/* cluster: the resume record published for this player (worker-cluster.c) */
+	bool record_dirty;       /* new or score changed since last published */
+	uint64_t record_sent_ms; /* when it was last published */
 
 	/* game: maintained by play.c and tick.c */
 	uint32_t room;               /* WORLD_NO_ROOM in the lobby; session_set_room() */
@@ -79,6 +99,14 @@ struct session {
 	uint32_t req_dropped_in_row; /* requests dropped in a row, for BYE(flood) */
 	uint64_t rate_err_ms; /* when the last ERROR(rate limited) for MOVE or a request was sent */
 };
+
+/* The other nodes' answer to ask_resume: found (with the score the token had there) or not.
+ * Welcomes the waiting session: resume OK with the score restored (a new id, in the lobby), or
+ * EXPIRED as for any unknown token. Does nothing if s is not waiting. */
+void session_remote_resume(struct session *s, bool found, uint32_t score);
+
+/* Whether s is waiting for session_remote_resume(). */
+bool session_resume_pending(const struct session *s);
 
 /* Queue one encoded frame for the client. Returns 0, or -ENOBUFS when the client's pending
  * output would exceed output_buffer: the session is then closed with BYE(too slow) and must not

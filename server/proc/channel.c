@@ -56,10 +56,18 @@ static const struct {
     [CH_CONN_CLOSED] = {"CONN_CLOSED", sizeof(struct ch_conn_closed)},
     [CH_ADMIN] = {"ADMIN", sizeof(struct ch_admin)},
     [CH_ADMIN_DONE] = {"ADMIN_DONE", sizeof(struct ch_admin_done)},
+    [CH_CHAT_OUT] = {"CHAT_OUT", sizeof(struct ch_chat)},
+    [CH_CHAT_IN] = {"CHAT_IN", sizeof(struct ch_chat)},
+    [CH_BOARD] = {"BOARD", sizeof(struct ch_board)},
+    [CH_SESSIONS] = {"SESSIONS", sizeof(struct ch_sessions)},
+    [CH_RESUME_ASK] = {"RESUME_ASK", sizeof(struct ch_resume)},
+    [CH_RESUME_ANSWER] = {"RESUME_ANSWER", sizeof(struct ch_resume)},
 };
 
 #define CH_PAYLOAD_MAX sizeof(struct ch_reload)
 _Static_assert(sizeof(struct ch_admin) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
+_Static_assert(sizeof(struct ch_board) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
+_Static_assert(sizeof(struct ch_sessions) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
 
 size_t channel_payload_size(unsigned type)
 {

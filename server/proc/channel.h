@@ -23,6 +23,12 @@
  *   CONN_CLOSED     worker -> master struct ch_conn_closed   -
  *   ADMIN           master -> worker struct ch_admin         a memory file for the answer
  *   ADMIN_DONE      worker -> master struct ch_admin_done    -
+ *   CHAT_OUT        worker -> master struct ch_chat          -  (redis set: to every node)
+ *   CHAT_IN         master -> worker struct ch_chat          -  (into the room's ring)
+ *   BOARD           master -> worker struct ch_board         -  (the global leaderboard)
+ *   SESSIONS        worker -> master struct ch_sessions      -  (resume records to publish)
+ *   RESUME_ASK      worker -> master struct ch_resume        -  (a token unknown here)
+ *   RESUME_ANSWER   master -> worker struct ch_resume        -
  */
 #ifndef ARENA_CHANNEL_H
 #define ARENA_CHANNEL_H
@@ -47,14 +53,22 @@ enum ch_type {
 	CH_CONN_CLOSED = 6,
 	CH_ADMIN = 7,
 	CH_ADMIN_DONE = 8,
+	CH_CHAT_OUT = 9,
+	CH_CHAT_IN = 10,
+	CH_BOARD = 11,
+	CH_SESSIONS = 12,
+	CH_RESUME_ASK = 13,
+	CH_RESUME_ANSWER = 14,
 	CH_TYPE_MAX
 };
 
 #define CH_MASK(t) (1u << (t))
 #define CH_MASK_WORKER                                                                             \
 	(CH_MASK(CH_NEW_CONN) | CH_MASK(CH_SHUTDOWN) | CH_MASK(CH_RELOAD) | CH_MASK(CH_DRAIN) |    \
-	 CH_MASK(CH_ADMIN))
-#define CH_MASK_MASTER (CH_MASK(CH_READY) | CH_MASK(CH_CONN_CLOSED) | CH_MASK(CH_ADMIN_DONE))
+	 CH_MASK(CH_ADMIN) | CH_MASK(CH_CHAT_IN) | CH_MASK(CH_BOARD) | CH_MASK(CH_RESUME_ANSWER))
+#define CH_MASK_MASTER                                                                             \
+	(CH_MASK(CH_READY) | CH_MASK(CH_CONN_CLOSED) | CH_MASK(CH_ADMIN_DONE) |                    \
+	 CH_MASK(CH_CHAT_OUT) | CH_MASK(CH_SESSIONS) | CH_MASK(CH_RESUME_ASK))
 /* The types that carry exactly one fd (and only they may). */
 #define CH_MASK_FD (CH_MASK(CH_NEW_CONN) | CH_MASK(CH_ADMIN))
 
@@ -126,6 +140,42 @@ struct ch_admin {
 struct ch_admin_done {
 	uint32_t req;
 	int32_t result; /* >= 0: rows written, players kicked, rooms reached; < 0: -errno */
+};
+
+/* A chat line crossing nodes (cluster.c): the room by name, the author as its node knows it. */
+struct ch_chat {
+	uint32_t sender_id;
+	char room[ARENA_ROOM_MAX + 1];
+	char sender[ARENA_NAME_MAX + 1];
+	char text[ARENA_CHAT_MAX + 1];
+};
+
+/* The global leaderboard as Redis last gave it. */
+struct ch_board {
+	struct arena_leaderboard board;
+};
+
+/* Resume records of connected players (token -> name and score), published so another node can
+ * restore the score if this one dies. */
+#define CH_SESSIONS_MAX 32
+struct ch_session_rec {
+	uint8_t token[ARENA_TOKEN_LEN];
+	uint32_t score;
+	char name[ARENA_NAME_MAX + 1];
+};
+struct ch_sessions {
+	uint32_t n; /* 1..CH_SESSIONS_MAX */
+	struct ch_session_rec rec[CH_SESSIONS_MAX];
+};
+
+/* RESUME_ASK: HELLO with a token this node does not know; RESUME_ANSWER: found (score) or not. */
+struct ch_resume {
+	uint32_t player_id; /* the new player waiting for its WELCOME */
+	uint32_t pidx;
+	uint8_t token[ARENA_TOKEN_LEN];
+	char name[ARENA_NAME_MAX + 1];
+	uint8_t found;
+	uint32_t score;
 };
 
 /* Payload size of a type, or SIZE_MAX for a type that does not exist. */

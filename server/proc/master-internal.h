@@ -159,6 +159,7 @@ struct master {
 	struct master_stats stats;
 	struct metrics *metrics; /* metrics.c: the /metrics listener, NULL when off */
 	struct admin *admin;     /* admin.c: the admin socket, NULL when off */
+	struct cluster *cluster; /* cluster.c: the Redis link, NULL on a single node */
 };
 
 /* accept.c: called by master.c, never calling it back but through these. */

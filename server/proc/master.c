@@ -44,6 +44,7 @@
 #include "arena-build.h"
 #include "log.h"
 #include "admin.h"
+#include "cluster.h"
 #include "master-internal.h"
 #include "notify.h"
 #include "persist.h"
@@ -225,8 +226,9 @@ static void on_worker_message(struct channel *c, const struct channel_msg *msg, 
 	case CH_ADMIN_DONE:
 		admin_worker_done(m->admin, w->slot, msg->payload);
 		break;
-	default:
-		break; /* channel.c delivers only CH_MASK_MASTER types */
+	default: /* the rest of CH_MASK_MASTER: CHAT_OUT, SESSIONS, RESUME_ASK */
+		cluster_worker_msg(m->cluster, w, msg);
+		break;
 	}
 }
 
@@ -896,6 +898,7 @@ static void master_free(struct master *m)
 			event_free(evs[i]);
 	metrics_stop(m->metrics);
 	admin_stop(m->admin);
+	cluster_stop(m->cluster);
 	proc_signals_free(m->signals);
 	peer_table_free(m->peers);
 	if (m->base)
@@ -940,6 +943,8 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 	}
 	master_persist_start(m);
 	r = make_loop(m);
+	if (r == 0 && m->cfg.redis.text[0])
+		r = cluster_start(m, &m->cluster);
 	if (r < 0) {
 		log_error("Failed to set up the event loop: %s", strerror(-r));
 		master_free(m);

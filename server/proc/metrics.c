@@ -223,6 +223,9 @@ static void master_families(struct evbuffer *o, const struct master *m, uint64_t
 	                    (unsigned long long)st->saves_failed);
 	one(o, "arena_rooms_open", "gauge", "Rooms open in the shared world.",
 	    world_rooms_open(m->world));
+	one(o, "arena_redis_up", "gauge",
+	    "1 while this node's Redis link works (multi-node setups; 0 without redis).",
+	    atomic_load(&m->shm->cluster_up));
 }
 
 int metrics_render(struct master *m, struct evbuffer *o)

@@ -40,6 +40,7 @@
 #include "shm.h"
 #include "tick.h"
 #include "util.h"
+#include "worker-cluster.h"
 #include "world.h"
 
 #define HEARTBEAT_MS 100
@@ -59,6 +60,7 @@ struct worker {
 	struct channel *chan;
 	struct sessions *sessions;
 	struct tick_ctx *tick;
+	struct worker_cluster *cluster; /* NULL on a single node */
 	struct event *ev_tick;
 	struct event *ev_heartbeat;
 	struct event *ev_shutdown;
@@ -97,7 +99,12 @@ static void heartbeat(struct worker *w, uint64_t now)
 
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
-	heartbeat(arg, arena_now_ms());
+	struct worker *w = arg;
+	uint64_t now = arena_now_ms();
+
+	heartbeat(w, now);
+	if (w->cluster)
+		worker_cluster_heartbeat(w->cluster, now);
 }
 
 /* ---- Ticks -------------------------------------------------------------------------------- */
@@ -320,6 +327,12 @@ static void on_channel_message(struct channel *c, const struct channel_msg *m, v
 			log_warning("cannot answer an admin request");
 		break;
 	}
+	case CH_CHAT_IN:
+	case CH_BOARD:
+	case CH_RESUME_ANSWER:
+		if (w->cluster)
+			worker_cluster_message(w->cluster, m);
+		break;
 	case CH_DRAIN:
 		if (w->mode == WM_RUNNING) {
 			w->mode = WM_RETIRING;
@@ -420,6 +433,8 @@ static void worker_teardown(struct worker *w)
 {
 	sessions_free(w->sessions);
 	w->sessions = NULL;
+	worker_cluster_free(w->cluster);
+	w->cluster = NULL;
 	if (w->tick)
 		tick_free(w->tick);
 	channel_free(w->chan);
@@ -467,6 +482,11 @@ static int worker_setup(struct worker *w, const struct worker_args *a, int chann
 	if (r < 0) {
 		log_error("cannot set up sessions: %s", strerror(-r));
 		return r;
+	}
+	if (w->cfg.redis.text[0] &&
+	    worker_cluster_new(&w->env, w->chan, w->sessions, w->shm, &w->cluster) < 0) {
+		log_error("cannot set up the cluster hooks: out of memory");
+		return -ENOMEM;
 	}
 	r = tick_new(&w->env, &w->tick);
 	if (r < 0) {

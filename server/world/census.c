@@ -128,6 +128,35 @@ static int notice(struct world *w, uint32_t r, const char *text, size_t len)
 	return 0;
 }
 
+int world_chat_remote(struct world *w, const char *room, uint32_t sender_id, const char *sender,
+                      const char *text)
+{
+	size_t rlen = room ? strnlen(room, ARENA_ROOM_MAX + 1) : 0;
+	size_t slen = sender ? strnlen(sender, ARENA_NAME_MAX + 1) : 0;
+	size_t len = text ? strnlen(text, ARENA_CHAT_MAX + 1) : 0;
+	struct wroom *rm;
+
+	if (!w || rlen < 1 || rlen > ARENA_ROOM_MAX || !arena_utf8_valid(room, rlen) || slen < 1 ||
+	    slen > ARENA_NAME_MAX || !arena_utf8_valid(sender, slen) || len < 1 ||
+	    len > ARENA_CHAT_MAX || !arena_utf8_valid(text, len))
+		return -EINVAL;
+	int e = world_lock_world(w);
+	if (e < 0)
+		return e;
+	uint32_t r = dir_find_room(w, room, rlen);
+	if (r == WORLD_NONE) {
+		world_unlock_world(w);
+		return -ENOENT;
+	}
+	e = room_lock_open(w, r, &rm);
+	if (e == 0) {
+		room_chat_put_locked(w, rm, sender_id, sender, slen, text, len);
+		world_unlock_room(w, r);
+	}
+	world_unlock_world(w);
+	return e;
+}
+
 int world_announce(struct world *w, const char *room, const char *text, size_t len,
                    unsigned *ret_rooms)
 {

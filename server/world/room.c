@@ -485,6 +485,32 @@ int world_player_room(struct world *w, uint32_t pidx, struct world_room_info *re
 	return 0;
 }
 
+int world_player_score(struct world *w, uint32_t pidx, uint32_t *ret)
+{
+	if (!w || !ret || pidx >= w->max_players)
+		return -EINVAL;
+	struct wroom *rm;
+	uint32_t r, score;
+	int s, e = lock_player_seat(w, pidx, &r, &rm, &s);
+	if (e == 0) {
+		score = rm->seats[s].score;
+		world_unlock_room(w, r);
+	} else {
+		/* In the lobby (or between): the record holds it, under the world lock. */
+		e = world_lock_world(w);
+		if (e < 0)
+			return e;
+		const struct wplayer *p = wplayer(w, pidx);
+		score = p->score;
+		e = p->state == WP_ATTACHED ? 0 : -ESTALE;
+		world_unlock_world(w);
+		if (e < 0)
+			return e;
+	}
+	*ret = score;
+	return 0;
+}
+
 /* ---- Repair and check ------------------------------------------------------------------- */
 
 static bool chat_entry_valid(const struct wchat *e, uint64_t seq)

@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #define ARENA_SHM_MAGIC   UINT64_C(0x31484d53414e4552) /* "RENASMH1" little endian */
-#define ARENA_SHM_VERSION 2
+#define ARENA_SHM_VERSION 3
 #define ARENA_WORKERS_MAX 256
 
 /* Worker slot states, written by the master (STARTING, DEAD, EMPTY) and the worker (READY,
@@ -111,6 +111,8 @@ struct shm_header {
 	_Atomic uint32_t shutdown;     /* 1 once graceful shutdown began, 2 for fast shutdown */
 	_Atomic uint32_t deaths;       /* bumped by the master after marking a slot DEAD */
 	_Atomic uint64_t lock_repairs; /* robust-lock recoveries, for STATUS and tests */
+	_Atomic uint32_t cluster_up;   /* 1 while the master's Redis link works (cluster.c) */
+	uint32_t pad;
 	struct worker_slot slots[ARENA_WORKERS_MAX];
 };
 

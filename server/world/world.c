@@ -304,11 +304,35 @@ int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char
 	return 0;
 }
 
-int world_player_detach(struct world *w, uint32_t pidx, uint64_t now_ms)
+/* The world lock, for an operation on player pidx (checked for range first). */
+static int lock_for_player(struct world *w, uint32_t pidx)
 {
 	if (!w || pidx >= w->max_players)
 		return -EINVAL;
-	int e = world_lock_world(w);
+	return world_lock_world(w);
+}
+
+int world_player_restore_score(struct world *w, uint32_t pidx, uint32_t score)
+{
+	int e = lock_for_player(w, pidx);
+	if (e < 0)
+		return e;
+	struct wplayer *p = wplayer(w, pidx);
+	if (p->state != WP_ATTACHED || wplayer_room(p) != WORLD_NONE) {
+		world_unlock_world(w);
+		return -ESTALE;
+	}
+	if (score > p->score) {
+		p->score = score;
+		scores_update_locked(w, p->name, p->name_len, score);
+	}
+	world_unlock_world(w);
+	return 0;
+}
+
+int world_player_detach(struct world *w, uint32_t pidx, uint64_t now_ms)
+{
+	int e = lock_for_player(w, pidx);
 	if (e < 0)
 		return e;
 	if (wplayer(w, pidx)->state == WP_ATTACHED)
@@ -497,9 +521,7 @@ int world_join_from(struct world *w, uint32_t pidx, const char *name,
 
 int world_leave(struct world *w, uint32_t pidx)
 {
-	if (!w || pidx >= w->max_players)
-		return -EINVAL;
-	int e = world_lock_world(w);
+	int e = lock_for_player(w, pidx);
 	if (e < 0)
 		return e;
 	struct wplayer *p = wplayer(w, pidx);

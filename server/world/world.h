@@ -66,6 +66,14 @@ int world_player_attach(struct world *w, unsigned slot, uint32_t gen, const char
                         const uint8_t token[ARENA_TOKEN_LEN], uint64_t now_ms,
                         struct world_player_info *ret);
 
+/* A player resumed on another node (docs/SCALE.md): give the fresh player pidx, still in the
+ * lobby, the score its token had there (kept if higher already; the best-score table notes
+ * it). -ESTALE if pidx is no longer an attached player in the lobby. */
+int world_player_restore_score(struct world *w, uint32_t pidx, uint32_t score);
+
+/* The current score of attached player pidx (its seat's while in a room). */
+int world_player_score(struct world *w, uint32_t pidx, uint32_t *ret);
+
 /* The connection went away: leave the room (freeing the seat) but keep the record, resumable
  * until now_ms + resume_grace. With resume_grace 0 the record is freed at once. */
 int world_player_detach(struct world *w, uint32_t pidx, uint64_t now_ms);
@@ -152,6 +160,12 @@ int world_room_view(struct world *w, uint32_t room, struct world_room_view *ret)
  * it is never torn, and version and chat_seq only grow, so a caller that looks again later
  * (the next tick) misses nothing. */
 int world_room_peek(struct world *w, uint32_t room, uint64_t *ret_version, uint64_t *ret_chat_seq);
+
+/* A chat line from another node (docs/SCALE.md) into the open room called room, as from
+ * sender_id/sender there. -ENOENT when no room of that name is open here (nobody to tell),
+ * -EINVAL for names or text out of bounds or not valid UTF-8. */
+int world_chat_remote(struct world *w, const char *room, uint32_t sender_id, const char *sender,
+                      const char *text);
 
 /* Fetch chat messages of a room with sequence >= *cursor, up to max, in order. *cursor is
  * advanced past what was returned; if the ring has already overwritten messages the cursor is
