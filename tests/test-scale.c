@@ -4,6 +4,8 @@
  *   chat         players of room "hall" on both nodes each send lines, interleaved: every
  *                player sees every line exactly once, all in the same order, each sender's in
  *                the order sent;
+ *   presence     Redis (read with redis-cli) says which node holds "hall" with how many
+ *                players, which node each player is on, how many players a node has;
  *   leaderboard  a player scores on each node: both nodes' LEADERBOARD lists both;
  *   node death   the node holding some players through haproxy is killed with SIGKILL (master
  *                and workers): those players reconnect through haproxy with their tokens, land
@@ -17,9 +19,11 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "game-util.h"
 #include "prom.h"
@@ -44,6 +48,45 @@ static struct hd *node(int i)
 	};
 
 	return hd_start_opts(&o);
+}
+
+/* One redis-cli command's first line of output (--raw) into out; false if it could not run. */
+static bool redis_get(char *out, size_t cap, const char *fmt, ...) H_PRINTF(3, 4);
+static bool redis_get(char *out, size_t cap, const char *fmt, ...)
+{
+	char args[512], cmd[700];
+	va_list ap;
+	FILE *f;
+	bool ok;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "timeout 5 redis-cli -h 127.0.0.1 -p %u --raw %s 2>/dev/null",
+	         redis_port, args);
+	f = popen(cmd, "r");
+	if (!f)
+		return false;
+	out[0] = '\0';
+	ok = fgets(out, (int)cap, f) != NULL;
+	pclose(f);
+	out[strcspn(out, "\n")] = '\0';
+	return ok;
+}
+
+/* Poll until the command prints want (7 s: presence is refreshed every 1 to 5 s). */
+static bool redis_wait(const char *want, const char *args)
+{
+	uint64_t deadline = h_now_ms() + 7000;
+	char got[256] = "";
+
+	do {
+		if (redis_get(got, sizeof(got), "%s", args) && strcmp(got, want) == 0)
+			return true;
+		h_sleep_ms(200);
+	} while (h_now_ms() < deadline);
+	h_diag("redis-cli %s: '%s', wanted '%s'", args, got, want);
+	return false;
 }
 
 static bool wait_log(struct hd *d, const char *needle, unsigned timeout_ms)
@@ -230,6 +273,7 @@ int main(void)
 	h_init("scale", "two nodes behind haproxy share chat, leaderboard and resumes via Redis");
 	hx_require("haproxy", "haproxy");
 	hx_require("redis-server", "redis-server");
+	hx_require("redis-cli", "redis-tools");
 	REQUIRE(h_free_port(&redis_port) == 0 && h_free_port(&hport) == 0 &&
 	            h_free_port(&mport[0]) == 0 && h_free_port(&mport[1]) == 0,
 	        "free ports");
@@ -306,6 +350,20 @@ int main(void)
 	CHECK(same, "all players, on both nodes, saw the same order");
 	struct arena_msg extra;
 	CHECK(hc_recv_type(hb, ARENA_CHAT_MSG, &extra, 500) == -ETIMEDOUT, "and nothing more came");
+
+	/* ---- Presence: which node holds which room and player ------------------------------- */
+	char host[64] = "", id_a[128], id_b[128], args[300];
+	gethostname(host, sizeof(host) - 1);
+	snprintf(id_a, sizeof(id_a), "%s/127.0.0.1:%u", host, a->port);
+	snprintf(id_b, sizeof(id_b), "%s/127.0.0.1:%u", host, b->port);
+	snprintf(args, sizeof(args), "HGET 'arena:rooms:%s' hall", id_a);
+	CHECK(redis_wait("2", args), "presence: node a holds room 'hall' with 2 players");
+	snprintf(args, sizeof(args), "HGET 'arena:rooms:%s' hall", id_b);
+	CHECK(redis_wait("1", args), "presence: node b holds room 'hall' with 1 player");
+	CHECK(redis_wait(id_a, "GET arena:player:ann") && redis_wait(id_b, "GET arena:player:bob"),
+	      "presence: ann is on node a, bob on node b");
+	snprintf(args, sizeof(args), "HGET 'arena:node:%s' players", id_b);
+	CHECK(redis_wait("1", args), "presence: node b has 1 player");
 
 	/* ---- Leaderboard: scores from both nodes ------------------------------------------- */
 	struct hc *sa = hc_connect(a, NULL), *sb = hc_connect(b, NULL);

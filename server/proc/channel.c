@@ -62,12 +62,14 @@ static const struct {
     [CH_SESSIONS] = {"SESSIONS", sizeof(struct ch_sessions)},
     [CH_RESUME_ASK] = {"RESUME_ASK", sizeof(struct ch_resume)},
     [CH_RESUME_ANSWER] = {"RESUME_ANSWER", sizeof(struct ch_resume)},
+    [CH_ROOMS] = {"ROOMS", sizeof(struct ch_rooms)},
 };
 
 #define CH_PAYLOAD_MAX sizeof(struct ch_reload)
 _Static_assert(sizeof(struct ch_admin) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
 _Static_assert(sizeof(struct ch_board) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
 _Static_assert(sizeof(struct ch_sessions) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
+_Static_assert(sizeof(struct ch_rooms) <= CH_PAYLOAD_MAX, "CH_PAYLOAD_MAX is too small");
 
 size_t channel_payload_size(unsigned type)
 {

@@ -29,6 +29,7 @@
  *   SESSIONS        worker -> master struct ch_sessions      -  (resume records to publish)
  *   RESUME_ASK      worker -> master struct ch_resume        -  (a token unknown here)
  *   RESUME_ANSWER   master -> worker struct ch_resume        -
+ *   ROOMS           worker -> master struct ch_rooms         -  (slot 0: the node's open rooms)
  */
 #ifndef ARENA_CHANNEL_H
 #define ARENA_CHANNEL_H
@@ -59,6 +60,7 @@ enum ch_type {
 	CH_SESSIONS = 12,
 	CH_RESUME_ASK = 13,
 	CH_RESUME_ANSWER = 14,
+	CH_ROOMS = 15,
 	CH_TYPE_MAX
 };
 
@@ -68,7 +70,7 @@ enum ch_type {
 	 CH_MASK(CH_ADMIN) | CH_MASK(CH_CHAT_IN) | CH_MASK(CH_BOARD) | CH_MASK(CH_RESUME_ANSWER))
 #define CH_MASK_MASTER                                                                             \
 	(CH_MASK(CH_READY) | CH_MASK(CH_CONN_CLOSED) | CH_MASK(CH_ADMIN_DONE) |                    \
-	 CH_MASK(CH_CHAT_OUT) | CH_MASK(CH_SESSIONS) | CH_MASK(CH_RESUME_ASK))
+	 CH_MASK(CH_CHAT_OUT) | CH_MASK(CH_SESSIONS) | CH_MASK(CH_RESUME_ASK) | CH_MASK(CH_ROOMS))
 /* The types that carry exactly one fd (and only they may). */
 #define CH_MASK_FD (CH_MASK(CH_NEW_CONN) | CH_MASK(CH_ADMIN))
 
@@ -176,6 +178,18 @@ struct ch_resume {
 	char name[ARENA_NAME_MAX + 1];
 	uint8_t found;
 	uint32_t score;
+};
+
+/* The node's open rooms for presence, in batches: the first batch of a listing has `first`, the
+ * last `last` (one batch with n = 0 and both: no room open). */
+#define CH_ROOMS_MAX 32
+struct ch_rooms {
+	uint32_t n; /* 0..CH_ROOMS_MAX */
+	uint8_t first, last;
+	struct {
+		char name[ARENA_ROOM_MAX + 1];
+		uint32_t members;
+	} rows[CH_ROOMS_MAX];
 };
 
 /* Payload size of a type, or SIZE_MAX for a type that does not exist. */

@@ -642,6 +642,39 @@ static void publish_records(struct cluster *c, const struct ch_sessions *s)
 	}
 }
 
+/* Worker 0's list of the open rooms: arena:rooms:<node>, a hash room -> members, replaced
+ * whole (built in a :next key, renamed when the last batch came), expiring like presence. */
+static void rooms_presence(struct cluster *c, const struct ch_rooms *r)
+{
+	char key[160], next[168], members[CH_ROOMS_MAX][12], ttl[8];
+	char names[CH_ROOMS_MAX][ARENA_ROOM_MAX + 1];
+	const char *hset[2 + 2 * CH_ROOMS_MAX] = {"HSET", next};
+	uint32_t n = MIN(r->n, (uint32_t)CH_ROOMS_MAX);
+
+	snprintf(key, sizeof(key), "arena:rooms:%s", c->node);
+	snprintf(next, sizeof(next), "%s:next", key);
+	snprintf(ttl, sizeof(ttl), "%d", 3 * PRESENCE_TTL_S);
+	const char *del_next[] = {"DEL", next}, *del[] = {"DEL", key};
+	const char *rename[] = {"RENAME", next, key}, *expire[] = {"EXPIRE", key, ttl};
+	if (r->first)
+		link_send(&c->cmd, on_plain, "room presence", 2, del_next, NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(names[i], r->rows[i].name, sizeof(names[i]));
+		names[i][ARENA_ROOM_MAX] = '\0';
+		snprintf(members[i], sizeof(members[i]), "%" PRIu32, r->rows[i].members);
+		hset[2 + 2 * i] = names[i][0] ? names[i] : "-";
+		hset[3 + 2 * i] = members[i];
+	}
+	if (n)
+		link_send(&c->cmd, on_plain, "room presence", (int)(2 + 2 * n), hset, NULL);
+	if (r->last && (n || !r->first)) {
+		link_send(&c->cmd, on_plain, "room presence", 3, rename, NULL);
+		link_send(&c->cmd, on_plain, "room presence", 3, expire, NULL);
+	} else if (r->last) {
+		link_send(&c->cmd, on_plain, "room presence", 2, del, NULL);
+	}
+}
+
 struct resume_ask {
 	struct cluster *c;
 	unsigned slot;
@@ -737,6 +770,10 @@ void cluster_worker_msg(struct cluster *c, struct mworker *w, const struct chann
 		break;
 	case CH_RESUME_ASK:
 		resume_ask(c, w, msg->payload);
+		break;
+	case CH_ROOMS:
+		if (c->up)
+			rooms_presence(c, msg->payload);
 		break;
 	default:
 		break;

@@ -226,7 +226,7 @@ static void on_worker_message(struct channel *c, const struct channel_msg *msg, 
 	case CH_ADMIN_DONE:
 		admin_worker_done(m->admin, w->slot, msg->payload);
 		break;
-	default: /* the rest of CH_MASK_MASTER: CHAT_OUT, SESSIONS, RESUME_ASK */
+	default: /* the rest of CH_MASK_MASTER: CHAT_OUT, SESSIONS, RESUME_ASK, ROOMS */
 		cluster_worker_msg(m->cluster, w, msg);
 		break;
 	}

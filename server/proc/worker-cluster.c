@@ -16,6 +16,8 @@
  *                at most every RECORD_DIRTY_MS while it scores, and every RECORD_REFRESH_MS,
  *                so another node can restore the score if this one dies. Bounded per
  *                heartbeat (SCAN_MAX looked at, BATCHES_MAX * CH_SESSIONS_MAX sent).
+ *   rooms        worker 0 lists the node's open rooms (name, members) every ROOMS_EVERY_MS
+ *                for the presence the master keeps in Redis.
  */
 #include "worker-cluster.h"
 
@@ -38,6 +40,7 @@
 #define RECORD_REFRESH_MS 20000 /* below the record's lifetime in Redis (resume_grace + 30 s) */
 #define SCAN_MAX          2048  /* sessions looked at per heartbeat */
 #define BATCHES_MAX       4     /* SESSIONS messages per heartbeat */
+#define ROOMS_EVERY_MS    5000  /* worker 0 lists the node's rooms for presence */
 
 struct ask {
 	uint32_t pidx, player_id;
@@ -48,6 +51,8 @@ struct worker_cluster {
 	struct session_cluster hooks;
 	struct channel *chan;
 	struct sessions *sessions;
+	const struct session_env *env;
+	uint64_t rooms_ms; /* the last room listing sent */
 	struct shm_header *shm;
 	struct ch_board board;
 	uint64_t board_ms; /* 0: none yet */
@@ -140,6 +145,7 @@ int worker_cluster_new(struct session_env *env, struct channel *chan, struct ses
 	wc->hooks.board = hook_board;
 	wc->chan = chan;
 	wc->sessions = sessions;
+	wc->env = env;
 	wc->shm = shm;
 	env->cluster = &wc->hooks;
 	*ret = wc;
@@ -252,6 +258,55 @@ static void publish_records(struct worker_cluster *wc, uint64_t now)
 		send_msg(wc, CH_SESSIONS, &batch, sizeof(batch));
 }
 
+struct room_list {
+	struct ch_rooms *rows; /* grown as needed, CH_ROOMS_MAX rows per batch */
+	size_t n, cap;
+};
+
+static int add_room(const struct world_room_row *row, void *arg)
+{
+	struct room_list *l = arg;
+
+	if (l->n == l->cap * CH_ROOMS_MAX) {
+		size_t cap = l->cap ? 2 * l->cap : 4;
+		struct ch_rooms *p = realloc(l->rows, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + l->cap, 0, (cap - l->cap) * sizeof(*p));
+		l->rows = p;
+		l->cap = cap;
+	}
+	struct ch_rooms *b = &l->rows[l->n / CH_ROOMS_MAX];
+	memcpy(b->rows[b->n].name, row->name, sizeof(b->rows[0].name));
+	b->rows[b->n++].members = row->members;
+	l->n++;
+	return 0;
+}
+
+/* Worker 0 tells the master which rooms are open here, for the node's presence in Redis. */
+static void publish_rooms(struct worker_cluster *wc)
+{
+	struct room_list l = {0};
+	struct ch_rooms none = {.first = 1, .last = 1};
+	size_t batches;
+
+	if (world_list_rooms(shm_world(wc->shm), add_room, &l) < 0) {
+		free(l.rows);
+		return;
+	}
+	batches = (l.n + CH_ROOMS_MAX - 1) / CH_ROOMS_MAX;
+	if (batches == 0)
+		send_msg(wc, CH_ROOMS, &none, sizeof(none));
+	for (size_t i = 0; i < batches; i++) {
+		l.rows[i].first = i == 0;
+		l.rows[i].last = i + 1 == batches;
+		if (send_msg(wc, CH_ROOMS, &l.rows[i], sizeof(l.rows[i])) < 0)
+			break;
+	}
+	free(l.rows);
+}
+
 void worker_cluster_heartbeat(struct worker_cluster *wc, uint64_t now_ms)
 {
 	for (unsigned i = 0; i < wc->nasks;) {
@@ -264,6 +319,11 @@ void worker_cluster_heartbeat(struct worker_cluster *wc, uint64_t now_ms)
 		if (s)
 			session_remote_resume(s, false, 0);
 	}
-	if (link_up(wc))
-		publish_records(wc, now_ms);
+	if (!link_up(wc))
+		return;
+	publish_records(wc, now_ms);
+	if (wc->env->slot == 0 && now_ms - wc->rooms_ms >= ROOMS_EVERY_MS) {
+		wc->rooms_ms = now_ms;
+		publish_rooms(wc);
+	}
 }
