@@ -10,15 +10,20 @@
 # difference divided by the connections held at that moment (counted with ss) is the cost per
 # player. Rss is shown too (it counts the shared mapping in every process). Kernel socket
 # buffers are not userspace and not included.
-# Idle players in a room cost the daemon one keyframe SNAPSHOT per keyframe_interval each;
-# KEYFRAME (default 10s) sets it, KEYFRAME=1s measures the daemon's default.
-# Usage: [KEYFRAME=10s] bench/idle.sh [PLAYERS]   (default 100000; about 80 seconds)
+# Idle players in a room cost the daemon one keyframe SNAPSHOT per keyframe gap each: the
+# shipped defaults (keyframe_interval = 1s backing off to keyframe_max = 10s) unless KEYFRAME
+# is set; KEYFRAME=1s sets both keys to 1s (no backoff: the former default), KEYFRAME=10s both
+# to 10s.
+# Usage: [KEYFRAME=1s] bench/idle.sh [PLAYERS]   (default 100000; about 80 seconds)
 source "$(dirname "$0")/lib.sh"
 
 n=${1:-100000}
 rate=${RATE:-2500}
 workers=${WORKERS:-8}
-keyframe=${KEYFRAME:-10s}
+keyframe=${KEYFRAME:-}
+kf=()
+[ -n "$keyframe" ] && kf=(keyframe_interval="$keyframe" keyframe_max="$keyframe")
+[ -n "$keyframe" ] || keyframe="1s..10s (defaults)"
 procs=$(((n + 14999) / 15000))
 [ "$procs" -lt 1 ] && procs=1
 ramp=$(((n + rate - 1) / rate))
@@ -31,7 +36,7 @@ wait_quiet
 port=$(free_port)
 start_arenad "$port" "$workers" max_clients=$((n + 1000)) max_clients_per_ip=$n \
 	max_players=$((n + 1000)) max_rooms=$((n / 16 + 1000)) idle_timeout=10m \
-	keyframe_interval="$keyframe"
+	"${kf[@]+"${kf[@]}"}"
 sleep 1
 pss0=$(mem_kib "$ARENAD_PID" Pss)
 rss0=$(mem_kib "$ARENAD_PID" Rss)

@@ -89,7 +89,7 @@ start_arenad() {
 		case $k in
 		max_payload | handshake_timeout | idle_timeout | output_buffer | input_rate | input_burst | chat_rate | chat_burst | request_rate | request_burst | flood_kick | max_rooms_per_ip)
 			limits+="$k = ${kv#*=}"$'\n' ;;
-		tick_rate | max_players | max_rooms | room_width | room_height | room_capacity | gems_per_room | keyframe_interval | resume_grace | leaderboard_size)
+		tick_rate | max_players | max_rooms | room_width | room_height | room_capacity | gems_per_room | keyframe_interval | keyframe_max | immediate_ack | resume_grace | leaderboard_size)
 			game+="$k = ${kv#*=}"$'\n' ;;
 		*)
 			server+="$k = ${kv#*=}"$'\n' ;;

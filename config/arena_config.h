@@ -102,7 +102,9 @@ struct arena_config {
 	unsigned room_height;          /* 2..4096 */
 	unsigned room_capacity;        /* 1..64 */
 	unsigned gems_per_room;        /* 0..32 */
-	uint32_t keyframe_interval_ms; /* 100ms..1m: longest gap between two SNAPSHOTs */
+	uint32_t keyframe_interval_ms; /* 100ms..1m: first keyframe after a change */
+	uint32_t keyframe_max_ms;      /* 100ms..10m, >= interval: keyframes back off to this */
+	bool immediate_ack;            /* a MOVE is answered at once by a SNAPSHOT to its sender */
 	uint32_t resume_grace_ms;      /* 0..1h */
 	unsigned leaderboard_size;     /* 1..100 */
 

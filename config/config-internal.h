@@ -26,7 +26,7 @@
 
 #define CFG_WORKERS_MAX 256
 #define CFG_NSECTIONS   4  /* server, limits, game, testing */
-#define CFG_NKEYS       40 /* entries of cfg_keys[] */
+#define CFG_NKEYS       42 /* entries of cfg_keys[] */
 
 enum cfg_key_type {
 	KT_UINT,      /* unsigned */

@@ -699,6 +699,11 @@ static void check_cross(struct parse_state *st)
 		     "gems_per_room (%u) does not fit a %ux%u room; it must be less than "
 		     "room_width * room_height",
 		     c->gems_per_room, c->room_width, c->room_height);
+	else if (c->keyframe_max_ms < c->keyframe_interval_ms)
+		fail(st, later_line(st, "keyframe_max", "keyframe_interval", NULL), -EINVAL,
+		     "keyframe_max (%ums) is shorter than keyframe_interval (%ums); it must be at "
+		     "least keyframe_interval (equal keeps one keyframe per interval)",
+		     c->keyframe_max_ms, c->keyframe_interval_ms);
 }
 
 /* Last step of every load: checks across keys, then "workers = 0" becomes the CPU count. */

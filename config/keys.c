@@ -70,6 +70,8 @@ const struct key_def cfg_keys[] = {
     KEY("game", room_capacity, KT_UINT, 1, 64),
     KEY("game", gems_per_room, KT_UINT, 0, 32),
     KEY_MS("game", "keyframe_interval", keyframe_interval_ms, 100, MIN),
+    KEY_MS("game", "keyframe_max", keyframe_max_ms, 100, 10 * MIN),
+    KEY("game", immediate_ack, KT_BOOL, 0, 1),
     KEY_MS("game", "resume_grace", resume_grace_ms, 0, HOUR),
     KEY("game", leaderboard_size, KT_UINT, 1, 100),
 
@@ -133,6 +135,8 @@ void arena_config_defaults(struct arena_config *ret)
 	ret->room_capacity = 16;
 	ret->gems_per_room = 4;
 	ret->keyframe_interval_ms = 1 * SEC;
+	ret->keyframe_max_ms = 10 * SEC;
+	ret->immediate_ack = true;
 	ret->resume_grace_ms = 30 * SEC;
 	ret->leaderboard_size = 10;
 

@@ -427,6 +427,7 @@ bool cfg_equal(const struct arena_config *a, const struct arena_config *b)
 	       a->room_height == b->room_height && a->room_capacity == b->room_capacity &&
 	       a->gems_per_room == b->gems_per_room &&
 	       a->keyframe_interval_ms == b->keyframe_interval_ms &&
+	       a->keyframe_max_ms == b->keyframe_max_ms && a->immediate_ack == b->immediate_ack &&
 	       a->resume_grace_ms == b->resume_grace_ms &&
 	       a->leaderboard_size == b->leaderboard_size &&
 	       a->fault_injection == b->fault_injection;

@@ -1,20 +1,24 @@
-/* test-game-keyframe.c: [game] keyframe_interval: quiet rooms are quiet, keyframes still come.
+/* test-game-keyframe.c: [game] keyframe_interval and keyframe_max: quiet rooms are quiet,
+ * keyframes still come, and back off while nothing changes.
  *
  * One room, two players (A watches, B moves), no gems (gems_per_room = 0: nothing in the room
  * changes by itself), 20 ticks a second. Arrival times of A's SNAPSHOTs are recorded:
- * 1. keyframe_interval = 1500ms: once the snapshots that follow the JOINs settle, every gap
- *    over ~5 s is >= 1.2 s (nothing is sent while nothing changes) and <= 1.8 s (the keyframe
- *    still comes), with at least 2 keyframes seen;
+ * 1. keyframe_interval = keyframe_max = 1500ms: once the snapshots that follow the JOINs
+ *    settle, every gap over ~5 s is >= 1.2 s (nothing is sent while nothing changes) and
+ *    <= 1.8 s (the keyframe still comes), with at least 2 keyframes seen;
  * 2. right after one of A's keyframes B moves: A sees the move within 2 ticks (tick numbers,
  *    as game-play checks them) and within 2 ticks + 300 ms of wall time: a change is never
  *    held back until the next keyframe;
- * 3. SIGHUP with keyframe_interval = 300ms: over ~2 s every gap is <= 500 ms, and the room is
- *    still not sent every tick;
- * 4. keyframe_interval = 50ms refuses to start: exit status 78 and a message naming the key and
- *    its range.
+ * 3. SIGHUP with keyframe_interval = keyframe_max = 300ms: over ~2 s every gap is <= 500 ms,
+ *    and the room is still not sent every tick;
+ * 4. SIGHUP with keyframe_interval = 300ms, keyframe_max = 1200ms, then B moves: A's
+ *    keyframes after the move come 300, 600, 1200 and 1200 ms apart (the backoff);
+ * 5. keyframe_interval = 50ms refuses to start: exit status 78 and a message naming the key and
+ *    its range; so does keyframe_max shorter than keyframe_interval.
  * A server that sent snapshots every tick fails 1 (they never pause), one that never sent
- * keyframes fails 1 (no snapshot for seconds), one that held changes back fails 2 and one that
- * ignored the reload fails 3. Wall-clock slack is multiplied by ARENA_TEST_TIMEOUT_SCALE like
+ * keyframes fails 1 (no snapshot for seconds), one that held changes back fails 2, one that
+ * ignored the reload fails 3 and one without the backoff, or not restarting it on a change,
+ * fails 4. Wall-clock slack is multiplied by ARENA_TEST_TIMEOUT_SCALE like
  * the harness's own deadlines (valgrind runs); step 1's lower bound stays at least half the
  * interval whatever the scale. The refused start runs behind ARENA_TEST_WRAPPER too.
  */
@@ -134,7 +138,7 @@ static void check_gaps(const char *what, uint64_t prev, const uint64_t *t, const
 }
 
 /* 2: B steps right after a keyframe at A; A must see it at once, not at the next keyframe. */
-static void move_is_sent_at_once(struct hc *a, struct hc *b, unsigned hi)
+static uint64_t move_is_sent_at_once(struct hc *a, struct hc *b, uint32_t seq, unsigned hi)
 {
 	uint32_t bid = b->welcome.player_id, aid = a->welcome.player_id;
 	struct arena_snapshot s, ack;
@@ -152,7 +156,7 @@ static void move_is_sent_at_once(struct hc *a, struct hc *b, unsigned hi)
 	uint64_t t0 = h_now_ms(), seen = 0, deadline = t0 + 5000 * scale;
 	uint32_t seen_tick = 0;
 
-	REQUIRE(gu_move(b, 1, dx, dy) == 0, "B sends MOVE(1, %d, %d)", dx, dy);
+	REQUIRE(gu_move(b, seq, dx, dy) == 0, "B sends MOVE(%u, %d, %d)", seq, dx, dy);
 	while (!seen && gu_snapshot(a, &s, (unsigned)h_remaining(deadline)) == 0) {
 		int i = gu_find(&s, bid);
 		if (i >= 0 && s.players[i].x == nx && s.players[i].y == ny) {
@@ -161,7 +165,7 @@ static void move_is_sent_at_once(struct hc *a, struct hc *b, unsigned hi)
 		}
 	}
 	REQUIRE(seen, "A sees B's move to (%u,%u)", nx, ny);
-	r = gu_wait_ack(b, 1, &ack, 5000 * scale);
+	r = gu_wait_ack(b, seq, &ack, 5000 * scale);
 	REQUIRE(r == 0, "B's MOVE is acknowledged (%d)", r);
 	CHECK(seen_tick <= ack.tick + 2,
 	      "A sees the move within 2 ticks of B's acknowledgement (tick %u, ack at tick %u)",
@@ -170,6 +174,7 @@ static void move_is_sent_at_once(struct hc *a, struct hc *b, unsigned hi)
 	      "A sees the move %llu ms after it was sent (at most %u): not held back until the "
 	      "next keyframe",
 	      (unsigned long long)(seen - t0), 2 * TICK_MS + MOVE_SLACK * scale);
+	return seen;
 }
 
 static pid_t refused_pid;
@@ -280,9 +285,9 @@ int main(void)
 	h_init("game-keyframe",
 	       "keyframe_interval: quiet rooms get one SNAPSHOT per interval, changes go at once");
 	scale = read_scale();
-	d = hd_start((const char *const[]){"workers=2", "room_width=16", "room_height=16",
-	                                   "gems_per_room=0", "tick_rate=20", "idle_timeout=10m",
-	                                   "game.keyframe_interval=1500ms", NULL});
+	d = hd_start((const char *const[]){
+	    "workers=2", "room_width=16", "room_height=16", "gems_per_room=0", "tick_rate=20",
+	    "idle_timeout=10m", "game.keyframe_interval=1500ms", "game.keyframe_max=1500ms", NULL});
 	for (int i = 0; i < 2; i++) {
 		snprintf(name, sizeof(name), "kf%d", i);
 		p[i] = hc_connect(d, NULL);
@@ -300,11 +305,13 @@ int main(void)
 	check_gaps("1500ms", prev, t, tick, n, end, lo, SLOW_MS + slack);
 
 	/* 2. A change is sent the next tick. */
-	move_is_sent_at_once(p[0], p[1], SLOW_MS + slack);
+	move_is_sent_at_once(p[0], p[1], 1, SLOW_MS + slack);
 
 	/* 3. Reload to 300 ms. */
-	int r =
-	    hd_write_config(d, (const char *const[]){"game.keyframe_interval=300ms", NULL}, NULL);
+	int r = hd_write_config(
+	    d,
+	    (const char *const[]){"game.keyframe_interval=300ms", "game.keyframe_max=300ms", NULL},
+	    NULL);
 	REQUIRE(r == 0, "config rewritten with keyframe_interval = 300ms");
 	CHECK(hd_reload(d, 5000 * scale) == 0,
 	      "SIGHUP: RELOADING=1 then READY=1 on the notify socket");
@@ -319,10 +326,28 @@ int main(void)
 	      "still not a snapshot every tick: %zu in 2 s (at most %d; every tick is %d)", n,
 	      2000 / (FAST_MS - 100), 2000 / TICK_MS);
 	check_gaps("300ms", prev, t, tick, n, end, 0, FAST_MS + FAST_SLACK * scale);
+
+	/* 4. Reload with keyframe_max = 1200ms; after B's move the keyframes back off. */
+	r = hd_write_config(d, (const char *const[]){"game.keyframe_max=1200ms", NULL}, NULL);
+	REQUIRE(r == 0, "config rewritten with keyframe_max = 1200ms");
+	CHECK(hd_reload(d, 5000 * scale) == 0, "SIGHUP with keyframe_max = 1200ms");
+	(void)record(p[0], 1000 * scale, t, tick, RECORD_MAX, NULL);
+	prev = move_is_sent_at_once(p[0], p[1], 2, 2 * FAST_MS + FAST_SLACK * scale);
+	n = record(p[0], 3300 + 2 * FAST_SLACK * scale, t, tick, RECORD_MAX, NULL);
+	static const unsigned backoff[] = {FAST_MS, 2 * FAST_MS, 4 * FAST_MS, 4 * FAST_MS};
+	CHECK(n >= 4, "at least 4 keyframes in the 3.3 s after the move (%zu)", n);
+	for (size_t i = 0; i < 4 && i < n; i++) {
+		uint64_t gap = t[i] - (i ? t[i - 1] : prev);
+		unsigned want = backoff[i], hi = want + FAST_SLACK * scale;
+		CHECK(gap + 100 >= want && gap <= hi,
+		      "backoff: keyframe %zu after the move came %llu ms after the one before "
+		      "(%u..%u)",
+		      i + 1, (unsigned long long)gap, want - 100, hi);
+	}
 	hc_close(p[0]);
 	hc_close(p[1]);
 
-	/* 4. Below the range: refused at start. */
+	/* 5. Below the range, or keyframe_max below keyframe_interval: refused at start. */
 	int st = hd_stop(d, 10000);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "arenad exits with status 0 on SIGTERM (0x%x)",
 	      st);
@@ -337,6 +362,17 @@ int main(void)
 	CHECK(file_contains(log, "keyframe_interval") && file_contains(log, "100ms..1m"),
 	      "the error names keyframe_interval and its range 100ms..1m");
 	CHECK(!file_contains(log, "Sanitizer"), "no sanitizer report on the refused start");
+	r = hd_write_config(
+	    d, (const char *const[]){"game.keyframe_interval=1s", "game.keyframe_max=500ms", NULL},
+	    NULL);
+	REQUIRE(r == 0, "config rewritten with keyframe_max = 500ms, keyframe_interval = 1s");
+	st = run_refused(d->conf, log, 5000 * scale);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == EX_CONFIG,
+	      "keyframe_max < keyframe_interval: arenad exits with status 78 (wait status 0x%x)",
+	      st);
+	CHECK(file_contains(log, "keyframe_max") &&
+	          file_contains(log, "at least keyframe_interval"),
+	      "the error names keyframe_max and says it must be at least keyframe_interval");
 	hd_free(d);
 	return h_done();
 }

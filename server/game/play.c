@@ -23,6 +23,7 @@
 #include "peer.h"
 #include "play.h"
 #include "shm.h"
+#include "tick.h"
 #include "world.h"
 
 #define RATE_ERROR_PERIOD_MS 1000
@@ -121,6 +122,7 @@ static void entered(struct session *s, const struct world_room_info *info)
 		s->sent_version = 0;
 		s->sent_ack = 0;
 		s->sent_ms = 0;
+		s->key_gap_ms = 0;
 	}
 	session_set_room(s, info->room);
 }
@@ -136,6 +138,7 @@ static int play_welcomed(struct session *s, uint32_t room, uint64_t now_ms)
 	s->sent_version = 0;
 	s->sent_ack = 0;
 	s->sent_ms = 0;
+	s->key_gap_ms = 0;
 	s->move_tokens = cfg->input_burst;
 	s->chat_tokens = cfg->chat_burst;
 	s->req_tokens = cfg->request_burst;
@@ -219,6 +222,9 @@ static int on_move(struct session *s, const struct arena_move *mv)
 		s->record_dirty =
 		    true; /* the resume record other nodes may need (worker-cluster.c) */
 	s->ack_seq = mv->seq;
+	if (s->env->cfg->immediate_ack && s->env->tick)
+		(void)tick_snapshot_now(s->env->tick, s,
+		                        arena_now_ms()); /* else the tick sends it */
 	return 0;
 }
 

@@ -4,8 +4,10 @@
  * module's generation moved (a session added, welcomed, unwelcomed, freed, or moved to another
  * room), so a quiet worker neither collects nor sorts. Each room is handled once per tick: a
  * lock-free world_room_peek of its version and chat head first; when no recipient is due a
- * SNAPSHOT (its room version and ack did not move since its last one and no keyframe is due,
- * keyframe_interval) and none has unread chat, the room is done without touching its lock.
+ * SNAPSHOT (its room version and ack did not move since its last one and no keyframe is due:
+ * keyframe_interval after a change, the gap doubling with each keyframe of an unchanged room
+ * up to keyframe_max, so idle rooms cost little) and none has unread chat, the room is done
+ * without touching its lock.
  * Otherwise one world_room_view (one room-lock section), the room part of SNAPSHOT encoded once
  * and framed per recipient with its own ack_seq, then one world_chat_read from the lowest
  * recipient cursor, each CHAT_MSG encoded once and sent to every recipient whose cursor had not
@@ -28,6 +30,7 @@
 
 struct tick_ctx {
 	struct session_env *env;
+	uint32_t last_tick;    /* the number of the last tick run */
 	struct session **list; /* the seated sessions, sorted by room */
 	size_t nlist, cap;
 	uint64_t list_gen; /* the sessions generation the list was built at */
@@ -74,12 +77,29 @@ static int cmp_room(const void *a, const void *b)
 	return (x->room > y->room) - (x->room < y->room);
 }
 
+/* Whether s's room at `version` or its ack moved since its last SNAPSHOT (or it never had one). */
+static bool snapshot_changed(const struct session *s, uint64_t version)
+{
+	return !s->sent_ms || s->sent_version != version || s->sent_ack != s->ack_seq;
+}
+
+/* How long s waits for its next keyframe: keyframe_interval after a change, doubling with
+ * each keyframe of an unchanged room up to keyframe_max (both read live, for reloads). */
+static uint64_t key_gap(const struct tick_ctx *t, const struct session *s)
+{
+	const struct arena_config *cfg = t->env->cfg;
+	uint64_t gap = s->key_gap_ms ? s->key_gap_ms : cfg->keyframe_interval_ms;
+
+	if (gap < cfg->keyframe_interval_ms)
+		gap = cfg->keyframe_interval_ms;
+	return gap < cfg->keyframe_max_ms ? gap : cfg->keyframe_max_ms;
+}
+
 /* Whether s gets a SNAPSHOT this tick when its room is at `version`. */
 static bool snapshot_due(const struct tick_ctx *t, const struct session *s, uint64_t version,
                          uint64_t now_ms)
 {
-	return !s->sent_ms || s->sent_version != version || s->sent_ack != s->ack_seq ||
-	       now_ms - s->sent_ms >= t->env->cfg->keyframe_interval_ms;
+	return snapshot_changed(s, version) || now_ms - s->sent_ms >= key_gap(t, s);
 }
 
 /* Whether a room at (version, chat_seq) has nothing for any recipient of the group. */
@@ -93,7 +113,7 @@ static bool group_quiet(const struct tick_ctx *t, uint64_t now_ms, uint64_t vers
 }
 
 static void send_snapshots(struct tick_ctx *t, uint32_t tick, uint64_t now_ms,
-                           struct session **group, size_t n)
+                           struct session **group, size_t n, bool all)
 {
 	const struct world_room_view *v = &t->view;
 	ssize_t plen = -1;
@@ -101,7 +121,7 @@ static void send_snapshots(struct tick_ctx *t, uint32_t tick, uint64_t now_ms,
 	for (size_t i = 0; i < n; i++) {
 		struct session *s = group[i];
 
-		if (!snapshot_due(t, s, v->version, now_ms))
+		if (!all && !snapshot_due(t, s, v->version, now_ms))
 			continue;
 		if (plen < 0) {
 			plen =
@@ -112,8 +132,13 @@ static void send_snapshots(struct tick_ctx *t, uint32_t tick, uint64_t now_ms,
 		}
 		ssize_t flen = arena_encode_snapshot_frame(tick, s->ack_seq, t->part, (size_t)plen,
 		                                           t->frame, sizeof(t->frame));
+		bool changed = snapshot_changed(s, v->version);
 		if (flen < 0 || session_send(s, t->frame, (size_t)flen) < 0)
 			continue;
+		uint64_t gap = changed ? t->env->cfg->keyframe_interval_ms : 2 * key_gap(t, s);
+		s->key_gap_ms =
+		    (uint32_t)(gap < t->env->cfg->keyframe_max_ms ? gap
+		                                                  : t->env->cfg->keyframe_max_ms);
 		s->sent_version = v->version;
 		s->sent_ack = s->ack_seq;
 		s->sent_ms = now_ms ? now_ms : 1;
@@ -189,6 +214,7 @@ void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session
 {
 	if (!t)
 		return;
+	t->last_tick = tick;
 	if (!t->list_valid || t->list_gen != gen) {
 		if (build_list(t, sessions, n) < 0)
 			return; /* no fan-out this tick; the next one tries again */
@@ -205,7 +231,18 @@ void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session
 			continue;
 		if (world_room_view(t->env->world, room, &t->view) < 0)
 			continue;
-		send_snapshots(t, tick, now_ms, t->list + i, j - i);
+		send_snapshots(t, tick, now_ms, t->list + i, j - i, false);
 		send_chat(t, room, t->list + i, j - i);
 	}
+}
+
+int tick_snapshot_now(struct tick_ctx *t, struct session *s, uint64_t now_ms)
+{
+	if (!t || !s || !s->welcomed || s->room == WORLD_NO_ROOM)
+		return -EINVAL;
+	int r = world_room_view(t->env->world, s->room, &t->view);
+	if (r < 0)
+		return r;
+	send_snapshots(t, t->last_tick, now_ms, &s, 1, true);
+	return s->sent_version == t->view.version && s->sent_ack == s->ack_seq ? 0 : -EPIPE;
 }

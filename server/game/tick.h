@@ -3,9 +3,10 @@
  * Every worker ticks at tick_rate Hz on a shared clock (tick n starts at shm start_ms +
  * n * period), so tick numbers agree across workers. Each tick the room part of a SNAPSHOT is
  * encoded once per room and reused for every local recipient in that room; a recipient whose
- * room did not change and whose ack did not advance is skipped, except for a keyframe at least
- * once per keyframe_interval. New chat messages of each room are delivered in ring order. A
- * room where no local recipient is due anything costs a few lock-free loads, not its lock.
+ * room did not change and whose ack did not advance is skipped, except for keyframes:
+ * keyframe_interval after the last change, then at doubling gaps up to keyframe_max. New chat
+ * messages of each room are delivered in ring order. A room where no local recipient is due
+ * anything costs a few lock-free loads, not its lock.
  */
 #ifndef ARENA_TICK_H
 #define ARENA_TICK_H
@@ -29,6 +30,13 @@ void tick_free(struct tick_ctx *t);
  * freeing closed sessions until after tick_run returns. */
 void tick_run(struct tick_ctx *t, uint32_t tick, uint64_t now_ms, struct session **sessions,
               size_t n, uint64_t gen);
+
+/* SNAPSHOT of s's room to s now, out of the tick (immediate_ack: the answer to a MOVE). It
+ * carries the number of the last tick run, so a client may see the same tick number twice in
+ * a row (the later SNAPSHOT is the newer). It counts as s's last SNAPSHOT: the next tick skips
+ * s unless the room changes again. 0, -EINVAL (s not seated), or -EPIPE if it could not be
+ * queued (the session is closing). */
+int tick_snapshot_now(struct tick_ctx *t, struct session *s, uint64_t now_ms);
 
 /* Chat messages this worker's recipients missed because they fell more than the room's ring
  * behind, since tick_new. */

@@ -56,6 +56,8 @@ struct session_cluster {
 };
 
 /* What every session of one worker shares. Owned by the worker; replaced (cfg) on reload. */
+struct tick_ctx; /* game/tick.h */
+
 struct session_env {
 	struct world *world;
 	struct shm_header *shm;
@@ -65,6 +67,7 @@ struct session_env {
 	struct worker_slot *stats;             /* &shm->slots[slot] */
 	const struct session_game *game;       /* the game's handlers (required) */
 	const struct session_cluster *cluster; /* NULL: a single node */
+	struct tick_ctx *tick;                 /* the worker's tick (game/tick.h); may be NULL */
 };
 
 struct session_core; /* private to session.c */
@@ -91,6 +94,7 @@ struct session {
 	uint64_t sent_version;       /* room version in the last SNAPSHOT sent */
 	uint32_t sent_ack;           /* ack_seq in the last SNAPSHOT sent */
 	uint64_t sent_ms;            /* when the last SNAPSHOT was sent */
+	uint32_t key_gap_ms;         /* wait for the next keyframe (0: keyframe_interval) */
 	double move_tokens;          /* input token bucket */
 	double chat_tokens;          /* chat token bucket */
 	double req_tokens;           /* request (JOIN, LEAVE, LEADERBOARD_REQ, PING) token bucket */

@@ -489,6 +489,8 @@ static int worker_setup(struct worker *w, const struct worker_args *a, int chann
 		return -ENOMEM;
 	}
 	r = tick_new(&w->env, &w->tick);
+	if (r == 0)
+		w->env.tick = w->tick;
 	if (r < 0) {
 		log_error("cannot set up ticks: %s", strerror(-r));
 		return r;

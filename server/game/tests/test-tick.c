@@ -280,6 +280,61 @@ static void quiet_room_gets_only_keyframes(void **state)
 	tt_free(t);
 }
 
+/* Run ticks until c gets a SNAPSHOT (at most limit_ms); the time waited, in ms. */
+static uint64_t next_keyframe(struct tt *t, struct cli *c, struct cli **cs, size_t ncs,
+                              uint64_t limit_ms)
+{
+	for (uint64_t waited = TICK_MS; waited <= limit_ms; waited += TICK_MS) {
+		run_tick(t, TICK_MS, cs, ncs);
+		if (count(c, ARENA_SNAPSHOT) > 0)
+			return waited;
+	}
+	return 0;
+}
+
+static void keyframes_back_off_until_a_change(void **state)
+{
+	struct tt *t = tt_new();
+	struct cli a, b, *cs[] = {&a, &b};
+
+	t->cfg.keyframe_max_ms = 8 * KEYFRAME_MS;
+	cli_connect(t, &a, "a");
+	cli_connect(t, &b, "b");
+	cli_join(t, &a, "idle");
+	cli_join(t, &b, "idle");
+	run_tick(t, TICK_MS, cs, 2);
+	got_snapshot(&a, 2, 0, 0);
+	got_snapshot(&b, 2, 0, 0);
+
+	/* Unchanged: each keyframe waits twice as long as the last, up to keyframe_max. */
+	static const uint64_t gaps[] = {1, 2, 4, 8, 8};
+	for (size_t i = 0; i < sizeof(gaps) / sizeof(gaps[0]); i++) {
+		assert_int_equal(next_keyframe(t, &a, cs, 2, 9 * KEYFRAME_MS),
+		                 gaps[i] * KEYFRAME_MS);
+		got_snapshot(&a, 2, 0, 0);
+		got_snapshot(&b, 2, 0, 0); /* the same schedule: both were served together */
+	}
+
+	/* A's ack moves: A gets a SNAPSHOT at once and its keyframes start over at
+	 * keyframe_interval; B's room did not change, so B stays on its long gap. */
+	cli_move(t, &a, 1);
+	run_tick(t, TICK_MS, cs, 2);
+	got_snapshot(&a, 2, 1, 0);
+	got_nothing(&b);
+	assert_int_equal(next_keyframe(t, &a, cs, 2, 9 * KEYFRAME_MS), KEYFRAME_MS);
+	got_nothing(&b);
+	assert_int_equal(next_keyframe(t, &a, cs, 2, 9 * KEYFRAME_MS), 2 * KEYFRAME_MS);
+
+	/* A lower keyframe_max (a reload) applies to the gaps already running: B, 3 s after its
+	 * last SNAPSHOT, is overdue and served on the next tick, then every keyframe_max. */
+	t->cfg.keyframe_max_ms = KEYFRAME_MS;
+	assert_int_equal(next_keyframe(t, &b, cs, 2, 9 * KEYFRAME_MS), TICK_MS);
+	assert_int_equal(next_keyframe(t, &b, cs, 2, 9 * KEYFRAME_MS), KEYFRAME_MS);
+	close(a.fd);
+	close(b.fd);
+	tt_free(t);
+}
+
 /* Move the outside player one step onto a cell inside the grid that no player holds. */
 static void far_step(struct tt *t, const struct world_player_info *far)
 {
@@ -428,6 +483,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(quiet_room_gets_only_keyframes),
+	    cmocka_unit_test(keyframes_back_off_until_a_change),
 	    cmocka_unit_test(changes_reach_every_recipient),
 	    cmocka_unit_test(list_follows_joins_leaves_and_closes),
 	};
