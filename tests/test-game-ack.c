@@ -1,7 +1,9 @@
 /* test-game-ack.c: [game] immediate_ack: a MOVE is answered at once, or by the next tick.
  *
- * One tick a second (tick_rate = 1), so "at once" and "at the next tick" are far apart. Two
- * players in one room, A moves, B watches; each MOVE is sent right after A received a tick's
+ * One tick a second (tick_rate = 1), so "at once" and "at the next tick" are far apart. One
+ * worker, so both players' ticks are the same pass (two workers run tick T each on its own
+ * schedule, and the later may already show a move made after the earlier). Two players in
+ * one room, A moves, B watches; each MOVE is sent right after A received a tick's
  * SNAPSHOT (of tick T, triggered by a move of B's), so the next tick is about a second away:
  * 1. immediate_ack = on (the default): A's acknowledging SNAPSHOT arrives within 300 ms, still
  *    says tick T (it is sent between ticks), and already shows A on its new cell; B sees the
@@ -92,7 +94,7 @@ int main(void)
 	h_init("game-ack",
 	       "immediate_ack: a MOVE is answered at once, or by the next tick when off");
 	scale = read_scale();
-	struct hd *d = hd_start((const char *const[]){"workers=2", "room_width=16",
+	struct hd *d = hd_start((const char *const[]){"workers=1", "room_width=16",
 	                                              "room_height=16", "gems_per_room=0",
 	                                              "tick_rate=1", "idle_timeout=10m", NULL});
 	for (int i = 0; i < 2; i++) {
