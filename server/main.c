@@ -14,6 +14,7 @@
 #include "log.h"
 #include "master.h"
 #include "proc.h"
+#include "upgrade.h"
 
 int main(int argc, char **argv)
 {
@@ -51,5 +52,6 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	log_set_level(cfg.log_level);
+	upgrade_remember_argv(argv);
 	return master_main(&cli, &cfg);
 }

@@ -31,7 +31,7 @@ static int set_nonblock_cloexec(int fd)
 	return 0;
 }
 
-static void name_socket(int fd, char name[64])
+void listen_name(int fd, char name[64])
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -68,7 +68,7 @@ int listen_from_systemd(struct listener *ret, int *ret_bad_fd)
 			return -EBADF;
 		}
 		ret[i].fd = fd;
-		name_socket(fd, ret[i].name);
+		listen_name(fd, ret[i].name);
 	}
 	return n;
 }

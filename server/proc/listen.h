@@ -24,6 +24,8 @@ struct listener {
  * them. Returns how many (0: not socket-activated) or -errno; -EINVAL if one is not a listening
  * SOCK_STREAM socket, with its fd number in *ret_bad_fd. ret has room for ARENA_LISTEN_MAX. */
 int listen_from_systemd(struct listener *ret, int *ret_bad_fd);
+/* The address a listening fd is bound to, as text ("127.0.0.1:7777"), or "fd N". */
+void listen_name(int fd, char name[64]);
 
 /* Bind and listen on one config entry. 0 or -errno; *ret filled on success. */
 int listen_bind(const struct arena_listen *l, unsigned backlog, struct listener *ret);

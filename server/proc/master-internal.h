@@ -40,6 +40,7 @@ struct mworker {
 	uint32_t conns;          /* connections handed over and not yet reported closed */
 	uint32_t cap;            /* how many it can hold (from READY) */
 	unsigned spawn_failures; /* forks failed in a row (retried; logged now and then) */
+	bool foreign;            /* the slot belongs to the master we took over from (upgrade) */
 };
 
 enum master_state {
@@ -92,6 +93,7 @@ struct master_stats {
 	uint64_t rejected[REJECT_N];
 	uint64_t restarts[RESTART_N];
 	uint64_t reloads_ok, reloads_failed;
+	uint64_t upgrades_failed;
 	uint64_t saves_ok, saves_failed;
 	uint64_t started_ms;     /* CLOCK_MONOTONIC */
 	int64_t config_loaded_s; /* CLOCK_REALTIME of the last good load */
@@ -160,7 +162,23 @@ struct master {
 	struct metrics *metrics; /* metrics.c: the /metrics listener, NULL when off */
 	struct admin *admin;     /* admin.c: the admin socket, NULL when off */
 	struct cluster *cluster; /* cluster.c: the Redis link, NULL on a single node */
+
+	/* upgrade.c: a live upgrade (SIGUSR2) */
+	int shm_fd;              /* the memfd behind shm, handed to a new master */
+	struct upgrade *upgrade; /* old side: the new master being started, NULL if none */
+	pid_t successor;         /* old side: the new master we handed over to */
+	bool handed_off;         /* old side: draining after the handover */
+	bool adopted;            /* new side: listeners and world came from the old master */
+	pid_t predecessor;       /* new side: the old master, while its slots are foreign */
+	int upgrade_ctl;         /* new side: the handshake socket until "go", else -1 */
+	struct event *ev_upgrade;
 };
+
+/* master.c: hand over to the new master (upgrade.c, after its "ready"): stop accepting, tell
+ * the workers goodbye, exit once they are gone. */
+void master_hand_off(struct master *m);
+struct admin_ops;
+const struct admin_ops *master_admin_ops(void);
 
 /* accept.c: called by master.c, never calling it back but through these. */
 struct accept_ops {

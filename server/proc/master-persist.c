@@ -34,6 +34,10 @@ void master_persist_start(struct master *m)
 		            m->cfg.state_dir, strerror(-r));
 		return;
 	}
+	if (m->adopted) { /* a live upgrade: the world already holds the scores */
+		m->persist_on = true;
+		return;
+	}
 	r = persist_load(m->cfg.state_dir, m->scores, m->scores_cap, &n, aside);
 	if (r == -EBADMSG) {
 		log_warning("The state file in %s was corrupt; it was set aside as %s; starting "

@@ -47,6 +47,7 @@
 #include "cluster.h"
 #include "master-internal.h"
 #include "notify.h"
+#include "upgrade.h"
 #include "persist.h"
 #include "util.h"
 #include "worker.h"
@@ -187,7 +188,10 @@ static void maybe_notify_ready(struct master *m)
 			return;
 	}
 	m->ready_notified = true;
-	notify_ready();
+	if (m->upgrade_ctl >= 0)
+		upgrade_child_ready(m); /* READY=1 once the old master let go */
+	else
+		notify_ready();
 	if (m->reload_ready_due) {
 		m->reload_ready_due = 0;
 		log_info("Reload complete: %u workers ready", workers_wanted(m));
@@ -269,7 +273,8 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 		if (m->workers[i].pid == pid)
 			w = &m->workers[i];
 	if (!w) {
-		log_debug("reaped unknown child %d", (int)pid);
+		if (!upgrade_reaped(m, pid, status))
+			log_debug("reaped unknown child %d", (int)pid);
 		return;
 	}
 	slot = &m->shm->slots[w->slot];
@@ -286,6 +291,8 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 	atomic_store(&slot->pid, 0);
 	atomic_store(&slot->state, WORKER_DEAD);
 	atomic_fetch_add(&m->shm->deaths, 1);
+	if (m->handed_off) /* the new master may take the slot */
+		atomic_store(&slot->state, WORKER_EMPTY);
 
 	clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	expected = m->state != MS_RUNNING || (w->retiring && clean);
@@ -327,6 +334,11 @@ static void finish_if_done(struct master *m)
 {
 	if (m->state == MS_RUNNING || workers_alive(m) > 0)
 		return;
+	if (m->handed_off) { /* the new master saves the same world */
+		log_notice("Upgrade: handed over to pid %d; exiting", (int)m->successor);
+		event_base_loopbreak(m->base);
+		return;
+	}
 	master_persist_now(m);
 	log_notice("shutdown complete");
 	event_base_loopbreak(m->base);
@@ -348,8 +360,8 @@ static void set_worker_count(struct master *m, unsigned n)
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX && have < n; i++) {
 		struct mworker *w = &m->workers[i];
 
-		if (w->wanted || w->pid > 0)
-			continue; /* in use, or still draining its last clients */
+		if (w->wanted || w->pid > 0 || w->foreign)
+			continue; /* in use, still draining its last clients, or the old master's */
 		w->wanted = true;
 		have++;
 		spawn(m, i);
@@ -374,6 +386,49 @@ static void set_worker_count(struct master *m, unsigned n)
 	accept_update(m);
 }
 
+/* After an upgrade: the old master's slots become ours once it emptied them, or once it is gone
+ * (its workers die with it, PR_SET_PDEATHSIG): then their players are swept like a dead
+ * worker's. A slot freed this way gets workers again through set_worker_count(). */
+static void watch_foreign(struct master *m)
+{
+	bool gone = m->predecessor > 0 && kill(m->predecessor, 0) < 0 && errno == ESRCH;
+	bool freed = false;
+
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		struct mworker *w = &m->workers[i];
+		struct worker_slot *slot = &m->shm->slots[i];
+		pid_t pid;
+
+		if (!w->foreign)
+			continue;
+		if (atomic_load(&slot->state) == WORKER_EMPTY) {
+			w->foreign = false;
+			freed = true;
+			continue;
+		}
+		if (!gone)
+			continue;
+		pid = atomic_load(&slot->pid);
+		if (pid > 0 && kill(pid, 0) == 0)
+			continue; /* dying with its master */
+		log_warning("slot %u: the old master's worker (pid %d) is gone; sweeping its players",
+		            i, (int)pid);
+		atomic_store(&slot->pid, 0);
+		atomic_store(&slot->clients, 0);
+		atomic_store(&slot->players, 0);
+		atomic_store(&slot->in_rooms, 0);
+		atomic_store(&slot->state, WORKER_DEAD);
+		atomic_fetch_add(&m->shm->deaths, 1);
+		atomic_store(&slot->state, WORKER_EMPTY);
+		w->foreign = false;
+		freed = true;
+	}
+	if (gone)
+		m->predecessor = 0;
+	if (freed)
+		set_worker_count(m, m->cfg.workers);
+}
+
 static void on_supervise(evutil_socket_t fd, short what, void *arg)
 {
 	struct master *m = arg;
@@ -382,6 +437,7 @@ static void on_supervise(evutil_socket_t fd, short what, void *arg)
 
 	if (m->state != MS_RUNNING)
 		return;
+	watch_foreign(m);
 	if (!m->ready_notified && m->reload_ready_due && now >= m->reload_ready_due) {
 		log_warning("Reload: not every new worker is ready yet; reporting ready anyway");
 		m->reload_ready_due = 0;
@@ -526,6 +582,7 @@ static void begin_shutdown(struct master *m, bool fast)
 
 	if (m->state == MS_FAST)
 		return;
+	upgrade_abort(m);
 	if (fast || m->state == MS_DRAINING) {
 		m->state = MS_FAST;
 		atomic_store(&m->shm->shutdown, 2);
@@ -559,6 +616,51 @@ static void begin_shutdown(struct master *m, bool fast)
 	}
 	arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
 	finish_if_done(m);
+}
+
+void master_hand_off(struct master *m)
+{
+	uint64_t one = 1;
+
+	m->handed_off = true;
+	m->state = MS_DRAINING;
+	m->accept_paused |= ACCEPT_STOPPED;
+	accept_update(m);
+	for (unsigned i = 0; i < m->nlisteners; i++) {
+		if (m->ev_accept[i]) {
+			event_free(m->ev_accept[i]);
+			m->ev_accept[i] = NULL;
+		}
+		m->listeners[i].fd = safe_close(m->listeners[i].fd); /* the new master has them */
+	}
+	event_del(m->ev_save);
+	event_del(m->ev_watchdog);
+	log_notice("Upgrade: pid %d accepts now; telling %u workers goodbye (their players resume "
+	           "on the new workers), up to %u ms",
+	           (int)m->successor, workers_alive(m), m->cfg.drain_timeout_ms);
+	if (write(m->shutdown_fd, &one, sizeof(one)) < 0)
+		log_warning("Cannot signal the shutdown event: %s", strerror(errno));
+	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
+		struct mworker *w = &m->workers[i];
+
+		w->wanted = false;
+		if (w->chan)
+			channel_send(w->chan, CH_SHUTDOWN, NULL, 0, -1);
+	}
+	arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
+	finish_if_done(m);
+}
+
+static void on_upgrade(void *userdata)
+{
+	struct master *m = userdata;
+	char err[200];
+	int r;
+
+	log_notice("Received SIGUSR2: upgrading to the binary on disk");
+	r = upgrade_begin(m, err, sizeof(err));
+	if (r < 0)
+		log_error("Upgrade refused: %s", err);
 }
 
 static void on_terminate(int signo, void *userdata)
@@ -760,6 +862,11 @@ static const struct admin_ops admin_ops = {
     .shutdown = admin_shutdown,
 };
 
+const struct admin_ops *master_admin_ops(void)
+{
+	return &admin_ops;
+}
+
 /* ---- Start and stop ----------------------------------------------------------------------- */
 
 /* Each listener's PROXY mode from the configuration; logs the listeners. */
@@ -818,7 +925,7 @@ static int make_world(struct master *m)
 	uint64_t seed;
 	int r;
 
-	r = shm_create(size, &m->shm);
+	r = shm_create_fd(size, &m->shm, &m->shm_fd);
 	if (r < 0) {
 		log_error("Failed to create %zu bytes of shared memory: %s", size, strerror(-r));
 		return r;
@@ -841,6 +948,7 @@ static const struct proc_signal_ops master_signal_ops = {
     .terminate = on_terminate,
     .reload = on_reload,
     .child = on_child,
+    .upgrade = on_upgrade,
 };
 
 static int make_loop(struct master *m)
@@ -904,6 +1012,8 @@ static void master_free(struct master *m)
 	if (m->base)
 		event_base_free(m->base);
 	safe_close(m->shutdown_fd);
+	upgrade_free_master(m);
+	safe_close(m->shm_fd);
 	free(m->scores);
 	shm_destroy(m->shm);
 	notify_close();
@@ -925,6 +1035,8 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 	m->cfg = *cfg;
 	m->shutdown_fd = -1;
 	m->reserve_fd = -1;
+	m->shm_fd = -1;
+	m->upgrade_ctl = -1;
 	m->stats.started_ms = arena_now_ms();
 	m->stats.config_loaded_s = (int64_t)time(NULL);
 	for (unsigned i = 0; i < ARENA_LISTEN_MAX; i++)
@@ -936,8 +1048,16 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 	log_set_role("master");
 	log_set_level(m->cfg.log_level);
 
-	r = open_listeners(m);
-	if (r < 0 || make_world(m) < 0) {
+	r = upgrade_inherit(m);
+	if (r > 0) {
+		m->predecessor = getppid();
+		r = set_proxy_modes(m);
+	} else if (r == 0) {
+		r = open_listeners(m);
+		if (r == 0 && make_world(m) < 0)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
 		master_free(m);
 		return r == -EINVAL ? ARENA_EX_CONFIG : EXIT_FAILURE;
 	}

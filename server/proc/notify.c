@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 static int notify_fd = -1;
 static char notify_queue[NOTIFY_QUEUE][96];
 static unsigned notify_queued;
+static bool notify_held; /* not the service's main process (live upgrade): send nothing */
 
 static int notify_address(struct sockaddr_un *sa, socklen_t *ret_len)
 {
@@ -56,8 +58,8 @@ static int notify_send(const char *msg)
 	socklen_t len = 0;
 	int r = notify_address(&sa, &len);
 
-	if (r <= 0)
-		return r;
+	if (r <= 0 || notify_held)
+		return r < 0 ? r : 0;
 	if (notify_fd < 0) {
 		notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (notify_fd < 0)
@@ -155,6 +157,21 @@ int notify_watchdog(void)
 	if (notify_queued > 0)
 		return -EAGAIN;
 	return notify_send("WATCHDOG=1");
+}
+
+void notify_hold(bool hold)
+{
+	notify_held = hold;
+	if (hold)
+		notify_queued = 0;
+}
+
+int notify_mainpid(pid_t pid)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "MAINPID=%d", (int)pid);
+	return notify_state(msg);
 }
 
 void notify_close(void)

@@ -9,7 +9,9 @@
 #ifndef ARENA_NOTIFY_H
 #define ARENA_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -38,5 +40,12 @@ uint64_t notify_watchdog_usec(void);
 
 /* WATCHDOG=1: "still healthy". */
 int notify_watchdog(void);
+
+/* MAINPID=pid: a live upgrade's new master takes over as the service's main process. */
+int notify_mainpid(pid_t pid);
+
+/* While held, nothing is sent (and what was queued is dropped): a process that is not, or no
+ * longer, systemd's main pid must not speak for the service (NotifyAccess=main). */
+void notify_hold(bool hold);
 
 #endif /* ARENA_NOTIFY_H */

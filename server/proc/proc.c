@@ -10,11 +10,16 @@
  *      channels, the master's epoll instance and reserve fd do not belong to a worker);
  *   4. the signal mask restored, then the child's main runs.
  * Signals stay blocked from before fork() until step 4, so none can arrive in between.
+ *
+ * proc_exec() is the other fork: a live upgrade's next master (proc/upgrade.c). It skips the
+ * parent-death signal (the child is to outlive us), keeps only the fds it is given, open across
+ * exec, and execs at once.
  */
 #include "proc.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,15 +131,64 @@ int proc_spawn(proc_child_fn fn, void *arg, const int *keep_fds, size_t nkeep, p
 	return 0;
 }
 
+int proc_exec(const char *path, char *const argv[], const char *const *env, const int *keep_fds,
+              size_t nkeep, pid_t *ret_pid)
+{
+	sigset_t all, saved;
+	pid_t pid;
+	int r;
+
+	if (nkeep > 16)
+		return -EINVAL;
+	fflush(NULL);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+		return r;
+	}
+	if (pid == 0) {
+		/* No PR_SET_PDEATHSIG: this child is to outlive us. The master is one thread, so
+		 * setenv() after fork() is safe. */
+		int keep[16];
+		char pidbuf[32];
+
+		reset_signal_handlers();
+		memcpy(keep, keep_fds, nkeep * sizeof(int));
+		close_all_but(keep, nkeep);
+		for (size_t i = 0; i < nkeep; i++) {
+			int fl = fcntl(keep_fds[i], F_GETFD);
+
+			if (fl < 0 || fcntl(keep_fds[i], F_SETFD, fl & ~FD_CLOEXEC) < 0)
+				_exit(127);
+		}
+		for (size_t i = 0; env && env[i]; i++)
+			if (putenv((char *)env[i]) < 0)
+				_exit(127);
+		if (getenv("WATCHDOG_USEC")) { /* systemd's watchdog follows the main pid */
+			snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+			setenv("WATCHDOG_PID", pidbuf, 1);
+		}
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+		execv(path, argv);
+		_exit(127);
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	*ret_pid = pid;
+	return 0;
+}
+
 /* ---- Signals ------------------------------------------------------------------------------ */
 
 struct proc_signals {
 	const struct proc_signal_ops *ops;
 	void *userdata;
-	struct event *ev[4];
+	struct event *ev[5];
 };
 
-static const int proc_signos[4] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+static const int proc_signos[5] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2};
 
 static void on_signal(evutil_socket_t signo, short what, void *arg)
 {
@@ -150,6 +204,9 @@ static void on_signal(evutil_socket_t signo, short what, void *arg)
 		break;
 	case SIGCHLD:
 		s->ops->child(s->userdata);
+		break;
+	case SIGUSR2:
+		s->ops->upgrade(s->userdata);
 		break;
 	default:
 		break;

@@ -7,7 +7,7 @@
  * died before the prctl took effect), restores default signal dispositions, closes every fd it
  * did not ask to keep, then calls the child's main function and exits with its return value.
  *
- * The master's signals are libevent signal events (TERM, INT, HUP, CHLD; PIPE, USR1, USR2
+ * The master's signals are libevent signal events (TERM, INT, HUP, CHLD, USR2; PIPE, USR1
  * ignored). SIGCHLD handling is proc_reap(): waitpid(WNOHANG) until nothing is left, so no
  * zombie survives a coalesced signal.
  */
@@ -33,12 +33,20 @@ typedef int (*proc_child_fn)(void *arg, int channel_fd);
 int proc_spawn(proc_child_fn fn, void *arg, const int *keep_fds, size_t nkeep, pid_t *ret_pid,
                int *ret_channel_fd);
 
+/* Fork and exec path (argv, plus the "NAME=value" strings of env, NULL-terminated) in a child
+ * that keeps exactly fds 0-2 and keep_fds open across exec (at the same numbers) and has no
+ * parent-death signal; WATCHDOG_PID follows it if systemd's watchdog is on. The parent gets
+ * the pid; an exec failure shows as exit status 127. 0 or -errno. */
+int proc_exec(const char *path, char *const argv[], const char *const *env, const int *keep_fds,
+              size_t nkeep, pid_t *ret_pid);
+
 /* ---- Signals (master) ---------------------------------------------------------------------- */
 
 struct proc_signal_ops {
 	void (*terminate)(int signo, void *userdata); /* SIGTERM, SIGINT */
 	void (*reload)(void *userdata);               /* SIGHUP */
 	void (*child)(void *userdata);                /* SIGCHLD: call proc_reap() */
+	void (*upgrade)(void *userdata);              /* SIGUSR2: live binary upgrade */
 };
 
 struct proc_signals;

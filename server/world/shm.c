@@ -1,7 +1,9 @@
 /* shm.c: the shared-memory region (see shm.h for the layout) and the monotonic clock.
  *
- * One anonymous MAP_SHARED mapping, made by the master before any fork, so every worker
- * inherits it at the same address and sees every store. The header and scoreboard come first;
+ * One MAP_SHARED mapping of a memfd, made by the master before any fork, so every worker
+ * inherits it at the same address and sees every store. The memfd (not an anonymous mapping)
+ * lets a new master binary adopt the same region across exec() in a live upgrade
+ * (shm_adopt(), proc/upgrade.c): nothing in it is a pointer, so another address is fine. The header and scoreboard come first;
  * the world starts at the next page boundary so its alignment never depends on the header size.
  * The kernel hands out zeroed pages, which is the valid initial state of every scoreboard slot
  * (EMPTY, gen 0). MADV_DONTFORK is deliberately not used: workers need the mapping. Library
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +76,7 @@ static size_t page_round(size_t n, size_t page)
 	return (n + page - 1) / page * page;
 }
 
-int shm_create(size_t world_size, struct shm_header **ret_hdr)
+int shm_create_fd(size_t world_size, struct shm_header **ret_hdr, int *ret_fd)
 {
 	long ps = sysconf(_SC_PAGESIZE);
 	size_t page = ps > 0 ? (size_t)ps : 4096;
@@ -81,14 +84,26 @@ int shm_create(size_t world_size, struct shm_header **ret_hdr)
 	size_t total;
 	struct shm_header *hdr;
 	void *p;
+	int fd, r;
 
 	if (world_size > SIZE_MAX / 2 - world_offset - page)
 		return -ENOMEM;
 	total = page_round(world_offset + world_size, page);
 
-	p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	fd = memfd_create("arena-world", MFD_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	if (ftruncate(fd, (off_t)total) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 
 	hdr = p;
 	hdr->magic = ARENA_SHM_MAGIC;
@@ -104,6 +119,54 @@ int shm_create(size_t world_size, struct shm_header **ret_hdr)
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++)
 		atomic_store(&hdr->slots[i].state, WORKER_EMPTY);
 
+	*ret_hdr = hdr;
+	*ret_fd = fd;
+	return 0;
+}
+
+int shm_create(size_t world_size, struct shm_header **ret_hdr)
+{
+	struct shm_header *hdr;
+	int fd, r = shm_create_fd(world_size, &hdr, &fd);
+
+	if (r < 0)
+		return r;
+	close(fd); /* the mapping keeps the memory */
+	*ret_hdr = hdr;
+	return 0;
+}
+
+int shm_adopt(int fd, struct shm_header **ret_hdr)
+{
+	struct shm_header *hdr;
+	struct stat st;
+	size_t total;
+	void *p;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(struct shm_header))
+		return -EPROTO;
+	p = mmap(NULL, sizeof(struct shm_header), PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	hdr = p;
+	r = shm_check(hdr);
+	total = (size_t)hdr->total_size;
+	munmap(p, sizeof(struct shm_header));
+	if (r < 0)
+		return r;
+	if ((uint64_t)st.st_size != total)
+		return -EPROTO;
+	p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	hdr = p;
+	if (shm_check(hdr) < 0 || hdr->total_size != total) {
+		munmap(p, total);
+		return -EPROTO;
+	}
 	*ret_hdr = hdr;
 	return 0;
 }

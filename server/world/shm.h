@@ -1,8 +1,9 @@
 /* shm.h: the shared-memory region: a versioned header, the worker scoreboard, then the world.
  *
- * The master creates one anonymous MAP_SHARED region before it forks any worker, so every
- * worker maps it at the same address; even so nothing inside holds a raw pointer: the world is
- * found at header->world_offset and refers to its own records by index.
+ * The master creates one MAP_SHARED region (a memfd) before it forks any worker, so every
+ * worker maps it at the same address; a new master adopts it across exec() in a live upgrade
+ * (shm_adopt()) at another address, which is why nothing inside holds a raw pointer: the world
+ * is found at header->world_offset and refers to its own records by index.
  *
  *     +--------------------+ 0
  *     | struct shm_header  |  magic, version, sizes, shutdown flag, death counter,
@@ -119,6 +120,12 @@ struct shm_header {
 /* Create the region with room for a world of world_size bytes. Returns 0 and *ret_hdr, or a
  * negative errno. The region is inherited by children across fork(). */
 int shm_create(size_t world_size, struct shm_header **ret_hdr);
+/* The same, also returning the memfd behind it (close-on-exec) in *ret_fd, for a live upgrade to
+ * hand to the next master. */
+int shm_create_fd(size_t world_size, struct shm_header **ret_hdr, int *ret_fd);
+/* Map the region behind fd (made by shm_create_fd() in another process), after checking its
+ * header: 0 and *ret_hdr, -EPROTO if it is not a region of this version, or -errno. */
+int shm_adopt(int fd, struct shm_header **ret_hdr);
 
 /* Unmap the region (NULL is fine). */
 void shm_destroy(struct shm_header *hdr);

@@ -45,6 +45,10 @@ size_t world_size(const struct arena_config *cfg);
 /* Lay out and initialise the world in mem[0..size): all locks, empty tables. seed feeds the
  * gem placement PRNG. Returns 0 or -EINVAL (size too small), -ENOTSUP (no robust locks). */
 int world_init(void *mem, size_t size, const struct arena_config *cfg, uint64_t seed);
+/* Check that mem (size bytes, from shm_adopt()) holds a world this build lays out exactly as
+ * world_init() would for cfg, so it can be used as is: 0, -EPROTO (not a world of this version)
+ * or -EINVAL (another geometry: max_players, max_rooms, room size, capacity or gems differ). */
+int world_adopt(void *mem, size_t size, const struct arena_config *cfg);
 
 /* ---- Players ------------------------------------------------------------------------------ */
 
