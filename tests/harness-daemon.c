@@ -261,6 +261,38 @@ int hd_notify_wait(struct hd *d, const char *key, unsigned since, unsigned timeo
 	}
 }
 
+int hd_notify_value(struct hd *d, const char *prefix, unsigned since, char *ret, size_t len,
+                    unsigned timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + timeout_ms;
+	size_t plen = strlen(prefix);
+
+	for (;;) {
+		notify_read(d);
+		for (size_t i = 0; i < sizeof(d->notify) / sizeof(d->notify[0]); i++) {
+			const char *t = d->notify[i].text;
+
+			if (d->notify[i].seq <= since)
+				continue;
+			for (const char *p = t; p && *p;
+			     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+				if (strncmp(p, prefix, plen) != 0)
+					continue;
+				size_t n = strcspn(p + plen, "\n");
+
+				if (n >= len)
+					n = len - 1;
+				memcpy(ret, p + plen, n);
+				ret[n] = '\0';
+				return (int)d->notify[i].seq;
+			}
+		}
+		if (h_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		h_sleep_ms(10);
+	}
+}
+
 int hd_reload(struct hd *d, unsigned timeout_ms)
 {
 	uint64_t deadline = h_now_ms() + timeout_ms;
@@ -291,13 +323,19 @@ static void reap_group(struct hd *d)
 {
 	for (;;) {
 		int st;
-		pid_t p = waitpid(-d->pid, &st, WNOHANG);
+		pid_t p = waitpid(-d->pgid, &st, WNOHANG);
 
 		if (p <= 0)
 			return;
 		if (p == d->pid)
 			d->status = st;
 	}
+}
+
+void hd_follow_master(struct hd *d, pid_t pid)
+{
+	d->pid = pid;
+	d->status = -1;
 }
 
 int hd_wait_exit(struct hd *d, unsigned timeout_ms)
@@ -457,6 +495,7 @@ static int spawn(struct hd *d)
 		return r;
 	setpgid(pid, pid); /* also in the parent: no window where the group does not exist yet */
 	d->pid = pid;
+	d->pgid = pid;
 	d->status = -1;
 	h_emergency_add(pid);
 	return 0;
@@ -474,7 +513,7 @@ static int wait_ready(struct hd *d)
 
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->status = st;
-			h_emergency_remove(d->pid);
+			h_emergency_remove(d->pgid);
 			reap_group(d);
 			if (hd_log_contains(d, "Address already in use"))
 				return -EADDRINUSE;
@@ -630,14 +669,14 @@ int hd_stop(struct hd *d, unsigned timeout_ms)
 		if (hd_wait_exit(d, timeout_ms) < 0) {
 			h_diag("arenad (pid %d) did not exit within %u ms of SIGTERM: SIGKILL",
 			       (int)d->pid, timeout_ms);
-			kill(-d->pid, SIGKILL);
+			kill(-d->pgid, SIGKILL);
 			hd_wait_exit(d, 5000);
 		}
 	}
 	/* Anything of the group still around after the master is gone: kill and reap it. */
 	if (d->pid > 0 && hd_processes(d, NULL, 0) > 0) {
 		h_diag("processes of arenad left after its master exited: SIGKILL");
-		kill(-d->pid, SIGKILL);
+		kill(-d->pgid, SIGKILL);
 		for (int i = 0; i < 500 && hd_processes(d, NULL, 0) > 0; i++) {
 			reap_group(d);
 			h_sleep_ms(2);
@@ -645,7 +684,7 @@ int hd_stop(struct hd *d, unsigned timeout_ms)
 	}
 	reap_group(d);
 	if (d->pid > 0)
-		h_emergency_remove(d->pid);
+		h_emergency_remove(d->pgid);
 	return d->status;
 }
 

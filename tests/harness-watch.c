@@ -86,7 +86,7 @@ static bool is_daemon_process(pid_t pid, void *arg)
 
 	if (!hproc_alive(pid))
 		return false;
-	return hproc_pgid(pid) == d->pid || pid == d->pid ||
+	return hproc_pgid(pid) == d->pgid || pid == d->pid ||
 	       (d->status == -1 && hproc_ppid(pid) == d->pid);
 }
 

@@ -87,7 +87,8 @@ const char *h_asan_env_for_rss(void);
 #define HD_WORKERS_MAX 256 /* as ARENA_WORKERS_MAX in server/world/shm.h */
 
 struct hd {
-	pid_t pid;           /* the master; its process group id too */
+	pid_t pid;           /* the master (after a live upgrade: the new one, hd_follow_master) */
+	pid_t pgid;          /* the daemon's process group: the first master's pid */
 	uint16_t port;       /* 127.0.0.1:port */
 	uint16_t port2;      /* a second listener 127.0.0.1:port2 (hd_opts.second_listener), or 0 */
 	unsigned workers;    /* worker count in the config last written */
@@ -141,7 +142,16 @@ int hd_reload(struct hd *d, unsigned timeout_ms);
  * datagram number `since` (see d->notify_seq). Returns its number (> since) or -ETIMEDOUT. */
 int hd_notify_wait(struct hd *d, const char *key, unsigned since, unsigned timeout_ms);
 
+/* Wait for a notify line starting with prefix (e.g. "MAINPID=") after datagram `since`; the
+ * rest of the line goes to ret. Returns the datagram's number or -ETIMEDOUT. */
+int hd_notify_value(struct hd *d, const char *prefix, unsigned since, char *ret, size_t len,
+                    unsigned timeout_ms);
+
 int hd_kill(struct hd *d, int sig); /* signal the master: 0 or -errno */
+
+/* After a live upgrade (SIGUSR2) the old master exited (reaped by hd_wait_exit): from now on
+ * d stands for the new master, pid (same process group, our child as the subreaper). */
+void hd_follow_master(struct hd *d, pid_t pid);
 
 /* Wait for the master to exit and reap it: 0 with d->status set, or -ETIMEDOUT. */
 int hd_wait_exit(struct hd *d, unsigned timeout_ms);

@@ -92,8 +92,8 @@ static void reopen_side_listeners(struct master *m)
 	if (m->cfg.metrics_listen.text[0] && !m->metrics) {
 		r = metrics_start(m, &m->cfg.metrics_listen, &m->metrics);
 		if (r < 0)
-			log_error("Cannot serve metrics on %s again: %s", m->cfg.metrics_listen.text,
-			          strerror(-r));
+			log_error("Cannot serve metrics on %s again: %s",
+			          m->cfg.metrics_listen.text, strerror(-r));
 	}
 	if (m->cfg.admin_socket[0] && !m->admin) {
 		r = admin_start(m, m->cfg.admin_socket, master_admin_ops(), &m->admin);
@@ -161,8 +161,9 @@ int upgrade_begin(struct master *m, char *err, size_t errlen)
 		return -EBUSY;
 	}
 	if (m->cluster) {
-		snprintf(err, errlen, "not with redis set: upgrade the nodes one at a time behind "
-		                      "the load balancer (docs/SCALE.md)");
+		snprintf(err, errlen,
+		         "not with redis set: upgrade the nodes one at a time behind "
+		         "the load balancer (docs/SCALE.md)");
 		return -ENOTSUP;
 	}
 	if (!exe_path[0] || !saved_argv || m->shm_fd < 0) {
@@ -184,8 +185,8 @@ int upgrade_begin(struct master *m, char *err, size_t errlen)
 	} while (0)
 	APPEND(ENV_NAME "=world=%d,ctl=%d,activated=%d,clock=%" PRIu64 ":%" PRIu32 ":%" PRIu32
 	                ",listen=",
-	       m->shm_fd, fds[1], m->socket_activated ? 1 : 0, m->clock.base_ms,
-	       m->clock.base_tick, m->clock.tick_rate);
+	       m->shm_fd, fds[1], m->socket_activated ? 1 : 0, m->clock.base_ms, m->clock.base_tick,
+	       m->clock.tick_rate);
 	for (unsigned i = 0; i < m->nlisteners; i++) {
 		APPEND("%s%d", i ? ":" : "", m->listeners[i].fd);
 		keep[nkeep++] = m->listeners[i].fd;
