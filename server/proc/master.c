@@ -411,8 +411,9 @@ static void watch_foreign(struct master *m)
 		pid = atomic_load(&slot->pid);
 		if (pid > 0 && kill(pid, 0) == 0)
 			continue; /* dying with its master */
-		log_warning("slot %u: the old master's worker (pid %d) is gone; sweeping its players",
-		            i, (int)pid);
+		log_warning(
+		    "slot %u: the old master's worker (pid %d) is gone; sweeping its players", i,
+		    (int)pid);
 		atomic_store(&slot->pid, 0);
 		atomic_store(&slot->clients, 0);
 		atomic_store(&slot->players, 0);

@@ -3,11 +3,11 @@
  * One MAP_SHARED mapping of a memfd, made by the master before any fork, so every worker
  * inherits it at the same address and sees every store. The memfd (not an anonymous mapping)
  * lets a new master binary adopt the same region across exec() in a live upgrade
- * (shm_adopt(), proc/upgrade.c): nothing in it is a pointer, so another address is fine. The header and scoreboard come first;
- * the world starts at the next page boundary so its alignment never depends on the header size.
- * The kernel hands out zeroed pages, which is the valid initial state of every scoreboard slot
- * (EMPTY, gen 0). MADV_DONTFORK is deliberately not used: workers need the mapping. Library
- * code: no logging.
+ * (shm_adopt(), proc/upgrade.c): nothing in it is a pointer, so another address is fine. The header
+ * and scoreboard come first; the world starts at the next page boundary so its alignment never
+ * depends on the header size. The kernel hands out zeroed pages, which is the valid initial state
+ * of every scoreboard slot (EMPTY, gen 0). MADV_DONTFORK is deliberately not used: workers need the
+ * mapping. Library code: no logging.
  */
 #include "shm.h"
 

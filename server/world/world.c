@@ -104,9 +104,9 @@ int world_adopt(void *mem, size_t size, const struct arena_config *cfg)
 	    w->version != WORLD_VERSION)
 		return -EPROTO;
 	if (layout(cfg, &g) < 0 || w->size != g.size || w->size > size ||
-	    w->max_players != g.max_players || w->max_rooms != g.max_rooms ||
-	    w->width != g.width || w->height != g.height || w->capacity != g.capacity ||
-	    w->gems != g.gems || w->score_cap != g.score_cap || w->hash_size != g.hash_size ||
+	    w->max_players != g.max_players || w->max_rooms != g.max_rooms || w->width != g.width ||
+	    w->height != g.height || w->capacity != g.capacity || w->gems != g.gems ||
+	    w->score_cap != g.score_cap || w->hash_size != g.hash_size ||
 	    w->players_off != g.players_off || w->rooms_off != g.rooms_off ||
 	    w->room_stride != g.room_stride || w->scores_off != g.scores_off ||
 	    w->hash_off != g.hash_off)
