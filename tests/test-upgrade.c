@@ -30,10 +30,17 @@ static bool handshake(struct hd *d, unsigned i)
 	struct hc *c = hc_connect(d, NULL);
 	bool ok;
 
-	if (!c)
+	if (!c) {
+		h_diag("probe %u: connect failed: %s", i, strerror(errno));
 		return false;
+	}
 	snprintf(name, sizeof(name), "probe%u", i);
-	ok = hc_hello(c, name, 3000) == 0;
+	int r = hc_hello(c, name, 3000);
+
+	ok = r == 0;
+	if (!ok)
+		h_diag("probe %u: no WELCOME (%d%s%s)", i, r, c->got_bye ? ", BYE " : "",
+		       c->got_bye ? arena_bye_name(c->bye_reason) : "");
 	hc_close(c);
 	return ok;
 }

@@ -98,7 +98,10 @@ struct sessions {
 	struct session *dead;
 	size_t nopen;
 	uint64_t deadline_ms; /* when set (shutdown), no close waits past it */
-	uint64_t gen;         /* sessions_generation() */
+	bool bye_on_welcome;  /* a handover: a session not welcomed yet gets BYE once it is */
+	uint8_t bye_reason;
+	char bye_text[ARENA_TEXT_MAX + 1];
+	uint64_t gen; /* sessions_generation() */
 	bool in_deferred;
 };
 
@@ -473,6 +476,8 @@ static void welcome(struct session *s, const struct world_player_info *info, uin
 	          info->resume == ARENA_RESUME_OK ? "resumed" : "new");
 	arm_timer(s, now); /* from the handshake deadline to the idle one */
 	s->env->game->welcomed(s, info->room, now);
+	if (s->core->set->bye_on_welcome && s->core->state == SS_OPEN)
+		session_bye(s, s->core->set->bye_reason, s->core->set->bye_text);
 }
 
 static void handle_hello(struct session *s, const struct arena_hello *h, uint64_t now)
@@ -995,6 +1000,26 @@ void session_set_room(struct session *s, uint32_t room)
 		s->room = room;
 		s->core->set->gen++;
 	}
+}
+
+size_t sessions_goodbye_welcomed(struct sessions *t, enum arena_bye_reason reason, const char *text,
+                                 uint64_t deadline_ms)
+{
+	size_t n = 0;
+
+	t->bye_on_welcome = true;
+	t->bye_reason = (uint8_t)reason;
+	snprintf(t->bye_text, sizeof(t->bye_text), "%s", text ? text : "");
+	t->deadline_ms = deadline_ms;
+	for (size_t i = 0; i < t->nlive; i++) {
+		struct session *s = t->live[i];
+
+		if (s->core->state == SS_OPEN && s->welcomed) {
+			session_bye(s, reason, text);
+			n++;
+		}
+	}
+	return n;
 }
 
 size_t sessions_goodbye_all(struct sessions *t, enum arena_bye_reason reason, const char *text,

@@ -68,6 +68,11 @@ uint64_t sessions_generation(const struct sessions *t);
  * deadline_ms at the latest (then cut). Returns how many were told goodbye. */
 size_t sessions_goodbye_all(struct sessions *t, enum arena_bye_reason reason, const char *text,
                             uint64_t deadline_ms);
+/* The same for a live upgrade's handover: only welcomed sessions get BYE now; one still in its
+ * handshake gets it right after its WELCOME (its player is then resumable on the new master),
+ * so no connection is turned away before it was welcomed. Returns the BYEs sent now. */
+size_t sessions_goodbye_welcomed(struct sessions *t, enum arena_bye_reason reason, const char *text,
+                                 uint64_t deadline_ms);
 
 /* Log the summary of the kicked clients whose own lines were held back by the log budget, once
  * their one-second window is over (see kicklog.h). Call periodically, e.g. from the heartbeat. */

@@ -63,6 +63,7 @@ static const struct {
     [CH_RESUME_ASK] = {"RESUME_ASK", sizeof(struct ch_resume)},
     [CH_RESUME_ANSWER] = {"RESUME_ANSWER", sizeof(struct ch_resume)},
     [CH_ROOMS] = {"ROOMS", sizeof(struct ch_rooms)},
+    [CH_HANDOVER] = {"HANDOVER", 0},
 };
 
 #define CH_PAYLOAD_MAX sizeof(struct ch_reload)

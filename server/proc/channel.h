@@ -61,13 +61,15 @@ enum ch_type {
 	CH_RESUME_ASK = 13,
 	CH_RESUME_ANSWER = 14,
 	CH_ROOMS = 15,
+	CH_HANDOVER = 16, /* live upgrade: like SHUTDOWN, but a connection is welcomed before BYE */
 	CH_TYPE_MAX
 };
 
 #define CH_MASK(t) (1u << (t))
 #define CH_MASK_WORKER                                                                             \
 	(CH_MASK(CH_NEW_CONN) | CH_MASK(CH_SHUTDOWN) | CH_MASK(CH_RELOAD) | CH_MASK(CH_DRAIN) |    \
-	 CH_MASK(CH_ADMIN) | CH_MASK(CH_CHAT_IN) | CH_MASK(CH_BOARD) | CH_MASK(CH_RESUME_ANSWER))
+	 CH_MASK(CH_ADMIN) | CH_MASK(CH_CHAT_IN) | CH_MASK(CH_BOARD) | CH_MASK(CH_RESUME_ANSWER) | \
+	 CH_MASK(CH_HANDOVER))
 #define CH_MASK_MASTER                                                                             \
 	(CH_MASK(CH_READY) | CH_MASK(CH_CONN_CLOSED) | CH_MASK(CH_ADMIN_DONE) |                    \
 	 CH_MASK(CH_CHAT_OUT) | CH_MASK(CH_SESSIONS) | CH_MASK(CH_RESUME_ASK) | CH_MASK(CH_ROOMS))

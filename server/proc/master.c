@@ -621,8 +621,6 @@ static void begin_shutdown(struct master *m, bool fast)
 
 void master_hand_off(struct master *m)
 {
-	uint64_t one = 1;
-
 	m->handed_off = true;
 	m->state = MS_DRAINING;
 	m->accept_paused |= ACCEPT_STOPPED;
@@ -639,14 +637,13 @@ void master_hand_off(struct master *m)
 	log_notice("Upgrade: pid %d accepts now; telling %u workers goodbye (their players resume "
 	           "on the new workers), up to %u ms",
 	           (int)m->successor, workers_alive(m), m->cfg.drain_timeout_ms);
-	if (write(m->shutdown_fd, &one, sizeof(one)) < 0)
-		log_warning("Cannot signal the shutdown event: %s", strerror(errno));
+	/* Not the shutdown eventfd: that would say goodbye before a WELCOME (CH_HANDOVER). */
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
 		struct mworker *w = &m->workers[i];
 
 		w->wanted = false;
 		if (w->chan)
-			channel_send(w->chan, CH_SHUTDOWN, NULL, 0, -1);
+			channel_send(w->chan, CH_HANDOVER, NULL, 0, -1);
 	}
 	arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
 	finish_if_done(m);

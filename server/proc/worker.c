@@ -75,6 +75,7 @@ struct worker {
 	enum worker_mode mode;
 	unsigned sweep_failures; /* in a row, for rate-limited logging */
 	bool got_shutdown_msg;   /* the master's SHUTDOWN: nothing more comes after it */
+	bool handover;           /* the shutdown is a live upgrade's (CH_HANDOVER) */
 	uint64_t drain_deadline_ms;
 	size_t told_goodbye;
 	size_t cut_at_deadline;
@@ -202,6 +203,18 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
+/* Goodbye to the sessions: every one, or in a handover the welcomed ones now and the rest right
+ * after their WELCOME (sessions_goodbye_welcomed). */
+static size_t say_goodbye(struct worker *w)
+{
+	if (w->handover)
+		return sessions_goodbye_welcomed(w->sessions, ARENA_BYE_SHUTDOWN,
+		                                 "server upgraded: reconnect to resume",
+		                                 w->drain_deadline_ms);
+	return sessions_goodbye_all(w->sessions, ARENA_BYE_SHUTDOWN, "server shutting down",
+	                            w->drain_deadline_ms);
+}
+
 static void begin_shutdown(struct worker *w, const char *why)
 {
 	uint64_t now = arena_now_ms();
@@ -215,8 +228,7 @@ static void begin_shutdown(struct worker *w, const char *why)
 	atomic_store(&w->slot->state, WORKER_DRAINING);
 	event_del(w->ev_tick);
 	event_del(w->ev_shutdown);
-	w->told_goodbye = sessions_goodbye_all(w->sessions, ARENA_BYE_SHUTDOWN,
-	                                       "server shutting down", w->drain_deadline_ms);
+	w->told_goodbye = say_goodbye(w);
 	log_debug("shutting down (%s): %zu clients told goodbye", why, w->told_goodbye);
 	event_add(w->ev_deadline, &tv);
 	maybe_done(w);
@@ -290,8 +302,7 @@ static void handle_new_conn(struct worker *w, const struct channel_msg *m)
 		return;
 	}
 	if (w->mode == WM_SHUTTING_DOWN) /* crossed the SHUTDOWN in flight: goodbye at once */
-		w->told_goodbye += sessions_goodbye_all(
-		    w->sessions, ARENA_BYE_SHUTDOWN, "server shutting down", w->drain_deadline_ms);
+		w->told_goodbye += say_goodbye(w);
 }
 
 static void on_channel_message(struct channel *c, const struct channel_msg *m, void *userdata)
@@ -302,7 +313,10 @@ static void on_channel_message(struct channel *c, const struct channel_msg *m, v
 	case CH_NEW_CONN:
 		handle_new_conn(w, m);
 		break;
+	case CH_HANDOVER:
 	case CH_SHUTDOWN:
+		if (m->type == CH_HANDOVER)
+			w->handover = true;
 		w->got_shutdown_msg = true;
 		begin_shutdown(w, "told by the master");
 		maybe_done(
