@@ -23,7 +23,9 @@
 #include "arena-build.h"
 #include "world-impl.h"
 
+#if ARENA_TEST_FAULTS
 static volatile sig_atomic_t fault_armed;
+#endif
 
 /* ---- The room lock ---------------------------------------------------------------------- */
 
