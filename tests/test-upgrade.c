@@ -9,8 +9,9 @@
  *    MAINPID=<new master>, then READY=1; the old master exits by itself (status 0) within the
  *    drain deadline; the 500 players are told goodbye (BYE shutdown) and every one of them
  *    resumes with its token on the new master: resume = 1, same id, back in the same room; the
- *    new master runs the configured number of workers, none of them an old one, and a second
- *    upgrade from the new master works too (its workers take the slots the first one freed).
+ *    new master runs the configured number of workers, none of them an old one, answers on the
+ *    admin socket (arenactl status names it), and a second upgrade from the new master works
+ *    too (its workers take the slots the first one freed).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +22,31 @@
 #include "game-util.h"
 
 #define NPLAYERS 500
-#define WORKERS  2
+
+/* arenactl --json status over the daemon's admin socket names master pid (the socket was
+ * rebound by the new master). Skipped (true) without $ARENACTL. */
+static bool admin_names(struct hd *d, pid_t pid)
+{
+	const char *ctl = getenv("ARENACTL");
+	char cmd[768], out[8192], key[48];
+	size_t n;
+	FILE *p;
+
+	if (!ctl)
+		return true;
+	snprintf(cmd, sizeof(cmd), "'%s' -t 5 -s '%s/admin.sock' --json status 2>/dev/null", ctl,
+	         d->dir);
+	p = popen(cmd, "r");
+	if (!p)
+		return false;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	if (pclose(p) != 0)
+		return false;
+	snprintf(key, sizeof(key), "\"pid\": %d,", (int)pid);
+	return strstr(out, key) != NULL;
+}
+#define WORKERS 2
 
 /* Connect, HELLO, WELCOME, close: true if welcomed. */
 static bool handshake(struct hd *d, unsigned i)
@@ -167,6 +192,8 @@ int main(void)
 	      "the new master runs %u workers", WORKERS);
 	CHECK(!h_pid_in(after[0], before, WORKERS) && !h_pid_in(after[1], before, WORKERS),
 	      "... none of them an old one");
+	CHECK(admin_names(d, newpid), "arenactl status reaches the new master (pid %d)",
+	      (int)newpid);
 
 	/* A second upgrade, from the upgraded master. */
 	ok = failed = 0;
