@@ -307,7 +307,7 @@ int accept_setup(struct master *m, const struct accept_ops *ops)
 	return 0;
 }
 
-void accept_stop(struct master *m)
+void accept_close_listeners(struct master *m)
 {
 	m->accept_paused |= ACCEPT_STOPPED;
 	accept_update(m);
@@ -318,6 +318,11 @@ void accept_stop(struct master *m)
 		}
 		m->listeners[i].fd = safe_close(m->listeners[i].fd);
 	}
+}
+
+void accept_stop(struct master *m)
+{
+	accept_close_listeners(m);
 	for (unsigned i = 0; i < m->npending; i++)
 		accept_refuse(m, m->pending[i].fd, REJECT_SHUTDOWN);
 	m->npending = 0;

@@ -193,6 +193,8 @@ int accept_setup(struct master *m, const struct accept_ops *ops);
 void accept_teardown(struct master *m);
 /* Recompute whether accept events should be on (after any ACCEPT_* or worker change). */
 void accept_update(struct master *m);
+/* Stop accepting and close our listener fds; connections already accepted go on as usual. */
+void accept_close_listeners(struct master *m);
 /* Close the listeners for good and refuse connections still waiting for a worker. */
 void accept_stop(struct master *m);
 /* Admit (hand to a worker) or refuse one accepted connection from peer. Takes fd. */

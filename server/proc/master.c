@@ -623,15 +623,7 @@ void master_hand_off(struct master *m)
 {
 	m->handed_off = true;
 	m->state = MS_DRAINING;
-	m->accept_paused |= ACCEPT_STOPPED;
-	accept_update(m);
-	for (unsigned i = 0; i < m->nlisteners; i++) {
-		if (m->ev_accept[i]) {
-			event_free(m->ev_accept[i]);
-			m->ev_accept[i] = NULL;
-		}
-		m->listeners[i].fd = safe_close(m->listeners[i].fd); /* the new master has them */
-	}
+	accept_close_listeners(m); /* the new master has them */
 	event_del(m->ev_save);
 	event_del(m->ev_watchdog);
 	log_notice("Upgrade: pid %d accepts now; telling %u workers goodbye (their players resume "

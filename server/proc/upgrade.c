@@ -415,6 +415,17 @@ int upgrade_inherit(struct master *m)
 	return 1;
 }
 
+/* The handshake is over (or cannot go on): close it and speak for the service from now on. */
+static void end_handshake(struct master *m)
+{
+	if (m->ev_upgrade)
+		event_free(m->ev_upgrade);
+	m->ev_upgrade = NULL;
+	m->upgrade_ctl = safe_close(m->upgrade_ctl);
+	notify_hold(false);
+	notify_ready();
+}
+
 static void on_go(evutil_socket_t fd, short what, void *arg)
 {
 	struct master *m = arg;
@@ -429,11 +440,7 @@ static void on_go(evutil_socket_t fd, short what, void *arg)
 		log_warning("Upgrade: the old master went away without handing over; serving "
 		            "anyway as pid %d",
 		            (int)getpid());
-	event_free(m->ev_upgrade);
-	m->ev_upgrade = NULL;
-	m->upgrade_ctl = safe_close(m->upgrade_ctl);
-	notify_hold(false);
-	notify_ready();
+	end_handshake(m);
 }
 
 void upgrade_child_ready(struct master *m)
@@ -444,12 +451,7 @@ void upgrade_child_ready(struct master *m)
 	if (!m->ev_upgrade || event_add(m->ev_upgrade, NULL) < 0 ||
 	    send(m->upgrade_ctl, "ready", 5, MSG_DONTWAIT | MSG_NOSIGNAL) != 5) {
 		log_error("Upgrade: cannot tell the old master we are ready: %s", strerror(errno));
-		if (m->ev_upgrade)
-			event_free(m->ev_upgrade);
-		m->ev_upgrade = NULL;
-		m->upgrade_ctl = safe_close(m->upgrade_ctl);
-		notify_hold(false);
-		notify_ready();
+		end_handshake(m);
 	}
 }
 
