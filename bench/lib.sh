@@ -115,12 +115,14 @@ start_arenad() {
 	sleep 0.5 # every worker READY
 }
 
-# start_baseline NAME PORT THREADS: bench-echo, bench-greet or bench-broadcast. Sets BASE_PID.
+# start_baseline NAME PORT THREADS: bench-echo, bench-greet or bench-broadcast, with the options
+# in BASE_ARGS (if set) after the usual ones. Sets BASE_PID.
 start_baseline() {
-	local name=$1 port=$2 threads=$3
-	say "$name --listen 127.0.0.1:$port --threads $threads"
+	local name=$1 port=$2 threads=$3 extra
+	read -r -a extra <<<"${BASE_ARGS:-}"
+	say "$name --listen 127.0.0.1:$port --threads $threads ${BASE_ARGS:-}"
 	"$BENCH_BUILD/clients/$name" --listen "127.0.0.1:$port" --threads "$threads" \
-		2>"$BENCH_TMP/$name-$port.log" &
+		"${extra[@]+"${extra[@]}"}" 2>"$BENCH_TMP/$name-$port.log" &
 	BASE_PID=$!
 	BENCH_PIDS+=("$BASE_PID")
 	wait_port "$port" "$BASE_PID" || die "$name did not start"

@@ -14,21 +14,23 @@
 # not being the bottleneck (arena-bots exit 3 marks the step "bots-limited").
 # A failing step is run a second time and counts as failed only if that fails too, so that a
 # passing disturbance on the machine does not end the search (both results are shown).
+# Each step also reports what the server sent: bytes per player per second (the bots' bytes
+# received, divided by the players and the run's length, the handshake included).
 # With PLOT=FILE.svg the runs' latency (p50, p99, p99.9 of the response time) is also drawn
 # against the number of players, one series per server (bench/plot.py).
-# Usage: [PLOT=FILE.svg] bench/players.sh [N...]   (default 500 1000 1500 2000 2500 3000 4000 5000 6000 8000;
+# Usage: [PLOT=FILE.svg] bench/players.sh [N...]   (default 500 1000 1500 2000 2500 3000 3500 4000 5000 6000 8000;
 #        the search stops at each server's first failure: typically 5 to 10 minutes)
 source "$(dirname "$0")/lib.sh"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(500 1000 1500 2000 2500 3000 4000 5000 6000 8000)
+[ ${#steps[@]} -gt 0 ] || steps=(500 1000 1500 2000 2500 3000 3500 4000 5000 6000 8000)
 workers=${WORKERS:-$(nproc)}
 hold=${HOLD:-10}
 bench_build
 say "machine: $(machine_facts)"
 check_quiet
 
-# run_step SERVER N: one run; prints "p99_ms ontime_pct errors rc".
+# run_step SERVER N: one run; prints "p99_ms ontime_pct errors rc server_cpu bots_cpu bytes_per_player_s".
 run_step() {
 	local server=$1 n=$2 port json
 	port=$(free_port)
@@ -51,8 +53,9 @@ run_step() {
 	c1=$(cpu_ticks "$pid")
 	t1=$(date +%s.%N)
 	stop_pid "$pid"
-	# p99 ms, on time %, errors, arena-bots exit, server CPU %, bots CPU % (of one core)
-	echo "$(jget "$json" 'd["latency_us"]["response"]["p99"] / 1000') $(jget "$json" '100 * (d["snapshots_on_time_ratio"] or 0)') $(jget "$json" 'd["errors"]["total"]') $BOTS_RC $(calc "100.0 * ($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)") $(jget "$json" '100.0 * d["counters"]["cpu_us"] / 1e6 / d["elapsed_s"]')"
+	# p99 ms, on time %, errors, arena-bots exit, server CPU %, bots CPU % (of one core),
+	# bytes per player per second from the server
+	echo "$(jget "$json" 'd["latency_us"]["response"]["p99"] / 1000') $(jget "$json" '100 * (d["snapshots_on_time_ratio"] or 0)') $(jget "$json" 'd["errors"]["total"]') $BOTS_RC $(calc "100.0 * ($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0)") $(jget "$json" '100.0 * d["counters"]["cpu_us"] / 1e6 / d["elapsed_s"]') $(jget "$json" 'd["counters"]["bytes_in"] / d["config"]["bots"] / d["elapsed_s"]')"
 }
 
 verdict() { # p99 ontime errors rc
@@ -65,15 +68,15 @@ verdict() { # p99 ontime errors rc
 	fi
 }
 
-echo "| players | arenad p99 ms | on time % | errors | CPU % (arenad; bots) | arenad | broadcast p99 ms | on time % | errors | CPU % (broadcast; bots) | broadcast |"
-echo "| ---: | ---: | ---: | ---: | :-- | :-- | ---: | ---: | ---: | :-- | :-- |"
+echo "| players | arenad p99 ms | on time % | errors | CPU % (arenad; bots) | bytes/player/s | arenad | broadcast p99 ms | on time % | errors | CPU % (broadcast; bots) | bytes/player/s | broadcast |"
+echo "| ---: | ---: | ---: | ---: | :-- | ---: | :-- | ---: | ---: | ---: | :-- | ---: | :-- |"
 best_a=0
 best_b=0
 a_done=0
 b_done=0
 for n in "${steps[@]}"; do
-	ra=(- - - skipped - -)
-	rb=(- - - skipped - -)
+	ra=(- - - skipped - - -)
+	rb=(- - - skipped - - -)
 	va=-
 	vb=-
 	if [ "$a_done" = 0 ]; then
@@ -99,14 +102,15 @@ for n in "${steps[@]}"; do
 		if [ "${vb%% *}" = pass ]; then best_b=$n; else b_done=1; fi
 	fi
 	fmt() { python3 -c 'import sys; print(sys.argv[1] if sys.argv[1] == "-" else "%.1f" % float(sys.argv[1]))' "$1"; }
-	printf '| %d | %s | %s | %s | %s; %s | %s | %s | %s | %s | %s; %s | %s |\n' "$n" \
+	int() { python3 -c 'import sys; print(sys.argv[1] if sys.argv[1] == "-" else "%.0f" % float(sys.argv[1]))' "$1"; }
+	printf '| %d | %s | %s | %s | %s; %s | %s | %s | %s | %s | %s | %s; %s | %s | %s |\n' "$n" \
 		"$(fmt "${ra[0]}")" "$(fmt "${ra[1]}")" "${ra[2]}" "$(fmt "${ra[4]}")" "$(fmt "${ra[5]}")" \
-		"$va" "$(fmt "${rb[0]}")" "$(fmt "${rb[1]}")" "${rb[2]}" "$(fmt "${rb[4]}")" \
-		"$(fmt "${rb[5]}")" "$vb"
+		"$(int "${ra[6]}")" "$va" "$(fmt "${rb[0]}")" "$(fmt "${rb[1]}")" "${rb[2]}" \
+		"$(fmt "${rb[4]}")" "$(fmt "${rb[5]}")" "$(int "${rb[6]}")" "$vb"
 	[ "$a_done" = 1 ] && [ "$b_done" = 1 ] && break
 done
 echo
-echo "| most players passing | arenad | bench-broadcast | ratio (target >= 0.8) |"
+echo "| most players passing | arenad | bench-broadcast | ratio arenad / broadcast |"
 echo "| :-- | ---: | ---: | ---: |"
 # a server that never failed passed every step tried: its capacity is at least that
 la=$best_a

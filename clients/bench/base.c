@@ -325,11 +325,13 @@ int base_main(int argc, char **argv, const struct bapp *app)
 			addr = argv[++i];
 		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
 			nthreads = (unsigned)atoi(argv[++i]);
+		} else if (app->option && i + 1 < argc && app->option(argv[i], argv[i + 1]) == 0) {
+			i++;
 		} else {
 			fprintf(stderr,
-			        "usage: %s [--listen IPV4:PORT] [--threads N]\n"
+			        "usage: %s [--listen IPV4:PORT] [--threads N]%s\n"
 			        "A benchmark baseline (%s) for arena-bots; SIGTERM stops it.\n",
-			        argv[0], app->name);
+			        argv[0], app->options_help ? app->options_help : "", app->name);
 			return strcmp(argv[i], "--help") == 0 ? 0 : 1;
 		}
 	}

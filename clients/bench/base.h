@@ -47,6 +47,10 @@ struct bapp {
 	void (*on_msg)(struct bthread *t, struct bconn *c, const struct arena_msg *m);
 	void (*on_close)(struct bthread *t, struct bconn *c);
 	void (*on_tick)(struct bthread *t, uint32_t tick);
+	/* Optional options of the application's own, each "--NAME VALUE": option() returns 0
+	 * when it took the pair, -1 when the name is not its or the value is out of range. */
+	const char *options_help;
+	int (*option)(const char *name, const char *value);
 };
 
 struct bthread {
