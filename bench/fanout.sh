@@ -3,8 +3,11 @@
 # baseline, counted rather than timed: system calls, TCP segments and bytes per player per
 # second in the steady state, next to the CPU they cost and the players' p99 response.
 #
-# Three servers, REPEAT runs each (alternating), medians:
+# Four setups, REPEAT runs each (alternating), medians:
 #   arenad        immediate_ack = off, as in players.sh (a MOVE is answered by the next tick)
+#   arenad-chat   the same, and every bot also CHATs 24 times a minute (within the default
+#                 chat_rate): each player then gets a CHAT_MSG or more on most ticks besides its
+#                 SNAPSHOT, and a tick's frames to one player leave in one write
 #   broadcast     bench-broadcast: full SNAPSHOTs, 16 players and 4 gems (226 bytes a frame)
 #   broadcast-67  bench-broadcast --send-players 4 --send-gems 1: 67-byte SNAPSHOTs, the size a
 #                 delta snapshot of a room where a few players moved would have, for the same
@@ -15,7 +18,9 @@
 # counted in a second window so that tracing does not weigh on the first. CPU is the server's
 # processes' and the bots' (utime + stime), in % of one core, over the first window; the
 # receiving half of a loopback send runs in the sender's system time.
-# Usage: [REPEAT=3] [PLAYERS=2000] bench/fanout.sh   (about 3 minutes)
+# "frames received" is per player per second as the bots count them (SNAPSHOT + CHAT_MSG) over
+# the whole run; every other column is per player per second over the windows.
+# Usage: [REPEAT=3] [PLAYERS=2000] bench/fanout.sh   (about 4 minutes)
 source "$(dirname "$0")/lib.sh"
 
 n=${PLAYERS:-2000}
@@ -44,7 +49,7 @@ run() {
 	port=$(free_port)
 	json=$BENCH_TMP/$server-$RANDOM.json
 	case $server in
-	arenad)
+	arenad | arenad-chat)
 		start_arenad "$port" "$workers" max_clients=200000 max_clients_per_ip=200000 \
 			max_players=100000 max_rooms=10000 idle_timeout=10m immediate_ack=off
 		pid=$ARENAD_PID ;;
@@ -55,12 +60,13 @@ run() {
 		BASE_ARGS="--send-players 4 --send-gems 1" start_baseline bench-broadcast "$port" "$workers"
 		pid=$BASE_PID ;;
 	esac
-	local ramp=$(((n + 1999) / 2000))
+	local ramp=$(((n + 1999) / 2000)) chat=()
+	[ "$server" = arenad-chat ] && chat=(--chat-rate 24)
 	wait_quiet
-	say "arena-bots --target 127.0.0.1:$port --bots $n --procs 2 --source $SOURCES --connect-rate 2000 --duration $((ramp + 2 * window + 4)) --input-hz 10 --json $json"
+	say "arena-bots --target 127.0.0.1:$port --bots $n --procs 2 --source $SOURCES --connect-rate 2000 --duration $((ramp + 2 * window + 4)) --input-hz 10 ${chat[*]} --json $json"
 	"$BOTS" --target "127.0.0.1:$port" --bots "$n" --procs 2 --source "$SOURCES" \
 		--connect-rate 2000 --duration $((ramp + 2 * window + 4)) --input-hz 10 \
-		--json "$json" --quiet >"$json.txt" 2>&1 &
+		"${chat[@]+"${chat[@]}"}" --json "$json" --quiet >"$json.txt" 2>&1 &
 	local bots=$!
 	sleep $((ramp + 2))
 	pids=$(daemon_pids "$pid" | paste -sd,)
@@ -95,7 +101,9 @@ run() {
 		bots = 100.0 * (int(sys.argv[10]) - int(sys.argv[9])) / hz / w
 		sysc = sys.argv[11].split()
 		s = ["%.2f" % per(int(x)) for x in sysc] if sysc else ["-"] * 4
-		print(" ".join(s + ["%.2f" % per(c[0]), "%.2f" % per(c[1] - c[0]), "%.2f" % per(c[2]),
+		k = d["counters"]
+		frames = (k["snapshots"] + k["chat_received"]) / n / d["elapsed_s"]
+		print(" ".join(["%.2f" % frames] + s + ["%.2f" % per(c[0]), "%.2f" % per(c[1] - c[0]), "%.2f" % per(c[2]),
 		      "%.2f" % per(c[3] - c[2]), "%.0f" % per(c[4]), "%.0f" % (c[4] / max(1, c[0])),
 		      "%.1f" % cpu, "%.1f" % bots,
 		      "%.1f" % (d["latency_us"]["response"]["p99"] / 1000),
@@ -103,7 +111,7 @@ run() {
 	EOF
 }
 
-servers=(arenad broadcast broadcast-67)
+servers=(arenad arenad-chat broadcast broadcast-67)
 declare -A rows
 for ((r = 0; r < repeat; r++)); do
 	for s in "${servers[@]}"; do
@@ -113,8 +121,8 @@ done
 
 echo "Per player per second, $n players (20 Hz ticks, 10 MOVEs a second, rooms of 16), medians of $repeat runs:"
 echo
-echo "| server | sends | receives | epoll_wait | all syscalls | data segments out | pure ACKs out | data segments in | pure ACKs in | bytes out | bytes per data segment | server CPU % | bots CPU % | p99 response ms | on time % | errors |"
-echo "| :-- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| server | frames received | sends | receives | epoll_wait | all syscalls | data segments out | pure ACKs out | data segments in | pure ACKs in | bytes out | bytes per data segment | server CPU % | bots CPU % | p99 response ms | on time % | errors |"
+echo "| :-- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for s in "${servers[@]}"; do
 	python3 - "$s" "${rows[$s]}" <<-'EOF'
 		import statistics, sys
@@ -124,7 +132,7 @@ for s in "${servers[@]}"; do
 		    if "-" in v:
 		        return "-"
 		    m = statistics.median(map(float, v))
-		    return ("%.0f" if i in (8, 9) else "%.1f" if i in (10, 11, 12) else "%.2f") % m if i != 14 else "%d" % m
-		print("| " + sys.argv[1] + " | " + " | ".join(med(i) for i in range(15)) + " |")
+		    return ("%.0f" if i in (9, 10) else "%.1f" if i in (11, 12, 13) else "%.2f") % m if i != 15 else "%d" % m
+		print("| " + sys.argv[1] + " | " + " | ".join(med(i) for i in range(16)) + " |")
 	EOF
 done
