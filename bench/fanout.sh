@@ -6,9 +6,10 @@
 # Four setups, REPEAT runs each (alternating), medians:
 #   arenad        immediate_ack = off, as in players.sh (a MOVE is answered by the next tick)
 #   arenad-chat   the same, and every bot also CHATs 24 times a minute (within the default
-#                 chat_rate, with chat_burst = 20): each player then gets a CHAT_MSG or more on most ticks besides its
-#                 SNAPSHOT, and a tick's frames to one player leave in one write
-#   broadcast     bench-broadcast: full SNAPSHOTs, 16 players and 4 gems (226 bytes a frame)
+#                 chat_rate; chat_burst = 20): each player then gets a CHAT_MSG or more on
+#                 most ticks besides its SNAPSHOT, and a tick's frames to one player leave
+#                 in one write
+#   broadcast     bench-broadcast: full SNAPSHOTs, 16 players and 4 gems (223 bytes a frame)
 #   broadcast-67  bench-broadcast --send-players 4 --send-gems 1: 67-byte SNAPSHOTs, the size a
 #                 delta snapshot of a room where a few players moved would have, for the same
 #                 number of sends; what smaller frames alone would save
