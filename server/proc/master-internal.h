@@ -1,5 +1,6 @@
-/* master-internal.h: the master's state, shared by master.c (lifecycle, supervision, reload,
- * shutdown) and accept.c (accepting and dispatching connections). Not a public interface.
+/* master-internal.h: the master's state, shared by master.c (lifecycle, supervision,
+ * shutdown), master-reload.c (reload, the admin socket's requests), accept.c (accepting and
+ * dispatching connections) and the master's other files. Not a public interface.
  *
  * The dependency points one way: master.c calls accept.c; accept.c calls back only through
  * struct accept_ops, which master.c fills.
@@ -177,6 +178,24 @@ struct master {
 /* master.c: hand over to the new master (upgrade.c, after its "ready"): stop accepting, tell
  * the workers goodbye, exit once they are gone. */
 void master_hand_off(struct master *m);
+/* master.c, for master-reload.c: (re)arm a one-shot timer ms from now; the workers alive and
+ * the workers wanted; fork or retire workers until n are wanted; send READY=1 once every
+ * wanted worker is ready (start-up and the end of a reload); start the graceful shutdown
+ * (fast: kill the workers instead). */
+void master_arm_ms(struct event *ev, uint64_t ms);
+unsigned master_workers_alive(const struct master *m);
+unsigned master_workers_wanted(const struct master *m);
+void master_set_worker_count(struct master *m, unsigned n);
+void master_notify_ready_if_done(struct master *m);
+void master_begin_shutdown(struct master *m, bool fast);
+
+/* master-reload.c: reload the configuration (SIGHUP, or arenactl reload: `why`). 0, or a
+ * negative errno with the reason in ret_err->text. */
+struct arena_config_error;
+int master_reload(struct master *m, const char *why, struct arena_config_error *ret_err);
+/* The SIGHUP handler (proc.c's signal table): master_reload(userdata, "SIGHUP"). */
+void master_on_reload(void *userdata);
+/* The admin socket's reload, drain-worker and shutdown requests, for admin_start(). */
 struct admin_ops;
 const struct admin_ops *master_admin_ops(void);
 

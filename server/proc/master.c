@@ -1,4 +1,4 @@
-/* master.c: the master process: start-up, worker supervision, reload, shutdown, save timers.
+/* master.c: the master process: start-up, worker supervision, shutdown, save timers.
  *
  * The master is one libevent loop. It owns the listeners (accept.c does the accepting), the
  * shared-memory region it made before forking, one channel per worker, and the timers:
@@ -60,7 +60,7 @@
  * worker see it as inherited memory, not as a leak. */
 static struct master *master_instance;
 
-static void arm_ms(struct event *ev, uint64_t ms)
+void master_arm_ms(struct event *ev, uint64_t ms)
 {
 	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
 	                     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
@@ -68,7 +68,7 @@ static void arm_ms(struct event *ev, uint64_t ms)
 	event_add(ev, &tv);
 }
 
-static unsigned workers_alive(const struct master *m)
+unsigned master_workers_alive(const struct master *m)
 {
 	unsigned n = 0;
 
@@ -78,7 +78,7 @@ static unsigned workers_alive(const struct master *m)
 	return n;
 }
 
-static unsigned workers_wanted(const struct master *m)
+unsigned master_workers_wanted(const struct master *m)
 {
 	unsigned n = 0;
 
@@ -106,7 +106,7 @@ static void on_save(evutil_socket_t fd, short what, void *arg)
 	struct master *m = arg;
 
 	master_persist_now(m);
-	arm_ms(m->ev_save, m->cfg.save_interval_ms);
+	master_arm_ms(m->ev_save, m->cfg.save_interval_ms);
 }
 
 /* ---- Workers ------------------------------------------------------------------------------ */
@@ -177,7 +177,7 @@ static int spawn(struct master *m, unsigned i)
 	return 0;
 }
 
-static void maybe_notify_ready(struct master *m)
+void master_notify_ready_if_done(struct master *m)
 {
 	if (m->ready_notified || m->state != MS_RUNNING)
 		return;
@@ -194,11 +194,11 @@ static void maybe_notify_ready(struct master *m)
 		notify_ready();
 	if (m->reload_ready_due) {
 		m->reload_ready_due = 0;
-		log_info("Reload complete: %u workers ready", workers_wanted(m));
+		log_info("Reload complete: %u workers ready", master_workers_wanted(m));
 		return;
 	}
-	log_notice("arenad %s ready: %u workers, %u listeners", ARENA_VERSION, workers_wanted(m),
-	           m->nlisteners);
+	log_notice("arenad %s ready: %u workers, %u listeners", ARENA_VERSION,
+	           master_workers_wanted(m), m->nlisteners);
 }
 
 static void on_worker_message(struct channel *c, const struct channel_msg *msg, void *userdata)
@@ -216,7 +216,7 @@ static void on_worker_message(struct channel *c, const struct channel_msg *msg, 
 		          w->slot, (int)w->pid,
 		          (unsigned long long)(arena_now_ms() - w->started_ms), w->cap);
 		accept_update(m);
-		maybe_notify_ready(m);
+		master_notify_ready_if_done(m);
 		break;
 	}
 	case CH_CONN_CLOSED: {
@@ -255,8 +255,6 @@ static void on_worker_failed(struct channel *c, int error, const char *text, voi
 	}
 	accept_update(w->m);
 }
-
-static void begin_shutdown(struct master *m, bool fast);
 
 /* One child ended: account for it and replace it if it is still wanted. */
 static void on_reaped(pid_t pid, int status, void *userdata)
@@ -320,7 +318,7 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 		          m->cfg.crash_limit, m->cfg.crash_window_ms);
 		snprintf(m->status_note, sizeof(m->status_note), "crash loop: shutting down");
 		m->exit_code = EXIT_FAILURE;
-		begin_shutdown(m, false);
+		master_begin_shutdown(m, false);
 		return;
 	}
 	if (w->wanted)
@@ -332,7 +330,7 @@ static void on_reaped(pid_t pid, int status, void *userdata)
 
 static void finish_if_done(struct master *m)
 {
-	if (m->state == MS_RUNNING || workers_alive(m) > 0)
+	if (m->state == MS_RUNNING || master_workers_alive(m) > 0)
 		return;
 	if (m->handed_off) { /* the new master saves the same world */
 		log_notice("Upgrade: handed over to pid %d; exiting", (int)m->successor);
@@ -353,9 +351,9 @@ static void on_child(void *userdata)
 }
 
 /* Bring the number of wanted workers to n: fork into free slots, or retire the highest. */
-static void set_worker_count(struct master *m, unsigned n)
+void master_set_worker_count(struct master *m, unsigned n)
 {
-	unsigned have = workers_wanted(m);
+	unsigned have = master_workers_wanted(m);
 
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX && have < n; i++) {
 		struct mworker *w = &m->workers[i];
@@ -388,7 +386,7 @@ static void set_worker_count(struct master *m, unsigned n)
 
 /* After an upgrade: the old master's slots become ours once it emptied them, or once it is gone
  * (its workers die with it, PR_SET_PDEATHSIG): then their players are swept like a dead
- * worker's. A slot freed this way gets workers again through set_worker_count(). */
+ * worker's. A slot freed this way gets workers again through master_set_worker_count(). */
 static void watch_foreign(struct master *m)
 {
 	bool gone = m->predecessor > 0 && kill(m->predecessor, 0) < 0 && errno == ESRCH;
@@ -427,7 +425,7 @@ static void watch_foreign(struct master *m)
 	if (gone)
 		m->predecessor = 0;
 	if (freed)
-		set_worker_count(m, m->cfg.workers);
+		master_set_worker_count(m, m->cfg.workers);
 }
 
 static void on_supervise(evutil_socket_t fd, short what, void *arg)
@@ -534,7 +532,7 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 		notify_watchdog();
 	else
 		log_debug("not petting the watchdog: a worker is unhealthy");
-	arm_ms(m->ev_watchdog, m->watchdog_usec / 2000);
+	master_arm_ms(m->ev_watchdog, m->watchdog_usec / 2000);
 }
 
 static void on_status(evutil_socket_t fd, short what, void *arg)
@@ -552,10 +550,10 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 		m->refused_full = m->refused_ip = 0;
 	}
 	if (m->state == MS_RUNNING)
-		notify_status("%u workers, %u players, %u connections%s%s", workers_alive(m),
+		notify_status("%u workers, %u players, %u connections%s%s", master_workers_alive(m),
 		              players, peer_table_total(m->peers), m->status_note[0] ? "; " : "",
 		              m->status_note);
-	arm_ms(m->ev_status, STATUS_MS);
+	master_arm_ms(m->ev_status, STATUS_MS);
 }
 
 /* ---- Shutdown ----------------------------------------------------------------------------- */
@@ -577,7 +575,7 @@ static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void begin_shutdown(struct master *m, bool fast)
+void master_begin_shutdown(struct master *m, bool fast)
 {
 	uint64_t one = 1;
 
@@ -587,7 +585,7 @@ static void begin_shutdown(struct master *m, bool fast)
 	if (fast || m->state == MS_DRAINING) {
 		m->state = MS_FAST;
 		atomic_store(&m->shm->shutdown, 2);
-		log_notice("Fast shutdown: killing %u workers", workers_alive(m));
+		log_notice("Fast shutdown: killing %u workers", master_workers_alive(m));
 		for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
 			struct mworker *w = &m->workers[i];
 
@@ -602,8 +600,8 @@ static void begin_shutdown(struct master *m, bool fast)
 
 	m->state = MS_DRAINING;
 	notify_stopping();
-	notify_status("Shutting down: draining %u workers", workers_alive(m));
-	log_notice("Shutting down: draining %u workers (up to %u ms)", workers_alive(m),
+	notify_status("Shutting down: draining %u workers", master_workers_alive(m));
+	log_notice("Shutting down: draining %u workers (up to %u ms)", master_workers_alive(m),
 	           m->cfg.drain_timeout_ms);
 	accept_stop(m);
 	atomic_store(&m->shm->shutdown, 1);
@@ -615,7 +613,7 @@ static void begin_shutdown(struct master *m, bool fast)
 		if (w->chan)
 			channel_send(w->chan, CH_SHUTDOWN, NULL, 0, -1);
 	}
-	arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
+	master_arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
 	finish_if_done(m);
 }
 
@@ -628,7 +626,7 @@ void master_hand_off(struct master *m)
 	event_del(m->ev_watchdog);
 	log_notice("Upgrade: pid %d accepts now; telling %u workers goodbye (their players resume "
 	           "on the new workers), up to %u ms",
-	           (int)m->successor, workers_alive(m), m->cfg.drain_timeout_ms);
+	           (int)m->successor, master_workers_alive(m), m->cfg.drain_timeout_ms);
 	/* Not the shutdown eventfd: that would say goodbye before a WELCOME (CH_HANDOVER). */
 	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
 		struct mworker *w = &m->workers[i];
@@ -637,7 +635,7 @@ void master_hand_off(struct master *m)
 		if (w->chan)
 			channel_send(w->chan, CH_HANDOVER, NULL, 0, -1);
 	}
-	arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
+	master_arm_ms(m->ev_drain, m->cfg.drain_timeout_ms);
 	finish_if_done(m);
 }
 
@@ -658,203 +656,7 @@ static void on_terminate(int signo, void *userdata)
 	struct master *m = userdata;
 
 	log_notice("Received %s", signo == SIGINT ? "SIGINT" : "SIGTERM");
-	begin_shutdown(m, false);
-}
-
-/* ---- Reload ------------------------------------------------------------------------------- */
-
-/* Keep the running values of keys that need a restart; list the ones that changed. */
-static void keep_restart_only(const struct master *m, struct arena_config *nc, char *changed,
-                              size_t len)
-{
-	const struct arena_config *oc = &m->cfg;
-	size_t used = 0;
-
-#define RESTART_ONLY(cond, name)                                                                   \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			int k =                                                                    \
-			    snprintf(changed + used, len - used, "%s%s", used ? ", " : "", name);  \
-			if (k > 0 && (size_t)k < len - used)                                       \
-				used += (size_t)k;                                                 \
-		}                                                                                  \
-	} while (0)
-
-	bool listen_changed = nc->nlisten != oc->nlisten;
-
-	for (unsigned i = 0; !listen_changed && i < nc->nlisten; i++)
-		listen_changed = strcmp(nc->listen[i].text, oc->listen[i].text) != 0;
-	RESTART_ONLY(listen_changed && !m->socket_activated, "listen");
-	RESTART_ONLY(nc->backlog != oc->backlog, "backlog");
-	RESTART_ONLY(strcmp(nc->state_dir, oc->state_dir) != 0, "state_dir");
-	RESTART_ONLY(strcmp(nc->metrics_listen.text, oc->metrics_listen.text) != 0,
-	             "metrics_listen");
-	RESTART_ONLY(strcmp(nc->admin_socket, oc->admin_socket) != 0, "admin_socket");
-	RESTART_ONLY(strcmp(nc->redis.text, oc->redis.text) != 0, "redis");
-	RESTART_ONLY(nc->max_players != oc->max_players, "max_players");
-	RESTART_ONLY(nc->max_rooms != oc->max_rooms, "max_rooms");
-	RESTART_ONLY(nc->room_width != oc->room_width, "room_width");
-	RESTART_ONLY(nc->room_height != oc->room_height, "room_height");
-	RESTART_ONLY(nc->room_capacity != oc->room_capacity, "room_capacity");
-	RESTART_ONLY(nc->gems_per_room != oc->gems_per_room, "gems_per_room");
-	RESTART_ONLY(nc->fault_injection != oc->fault_injection, "fault_injection");
-#undef RESTART_ONLY
-
-	memcpy(nc->listen, oc->listen, sizeof(nc->listen));
-	nc->nlisten = oc->nlisten;
-	nc->backlog = oc->backlog;
-	memcpy(nc->state_dir, oc->state_dir, sizeof(nc->state_dir));
-	nc->metrics_listen = oc->metrics_listen;
-	memcpy(nc->admin_socket, oc->admin_socket, sizeof(nc->admin_socket));
-	nc->redis = oc->redis;
-	nc->max_players = oc->max_players;
-	nc->max_rooms = oc->max_rooms;
-	nc->room_width = oc->room_width;
-	nc->room_height = oc->room_height;
-	nc->room_capacity = oc->room_capacity;
-	nc->gems_per_room = oc->gems_per_room;
-	nc->fault_injection = oc->fault_injection;
-	if (used == 0 && len)
-		changed[0] = '\0';
-}
-
-/* Reload the configuration (SIGHUP, or arenactl reload: `why`). 0, or -errno with the reason
- * in err->text. */
-static int reload(struct master *m, const char *why, struct arena_config_error *ret_err)
-{
-	struct arena_config nc;
-	struct arena_config_error err;
-	struct ch_reload msg;
-	enum arena_proxy_mode modes[ARENA_LISTEN_MAX];
-	char changed[256];
-	unsigned old_workers = workers_wanted(m);
-	int r;
-
-	if (m->state != MS_RUNNING) {
-		log_notice("Received %s while shutting down; ignored", why);
-		snprintf(ret_err->text, sizeof(ret_err->text), "shutting down");
-		return -EBUSY;
-	}
-	log_notice("Received %s: reloading the configuration", why);
-	notify_reloading();
-	memset(&err, 0, sizeof(err));
-	r = arena_config_load(m->cli, &nc, &err);
-	if (r == 0)
-		r = accept_proxy_modes(m, &nc, modes, err.text, sizeof(err.text));
-	if (r < 0) {
-		m->stats.reloads_failed++;
-		log_error("Reload failed: %s; keeping the current configuration", err.text);
-		snprintf(m->status_note, sizeof(m->status_note), "reload failed: %.140s", err.text);
-		notify_status("%u workers; %s", workers_alive(m), m->status_note);
-		notify_ready();
-		*ret_err = err;
-		return r;
-	}
-	memcpy(m->proxy_mode, modes, sizeof(modes));
-	keep_restart_only(m, &nc, changed, sizeof(changed));
-	if (changed[0])
-		log_warning("Reload: changed settings that need a restart, not applied: %s",
-		            changed);
-
-	if (nc.tick_rate != m->cfg.tick_rate) {
-		/* New rate from a tick boundary at least 100 ms ahead, so every worker gets the
-		 * message before it applies and tick numbers keep increasing. */
-		uint64_t now = arena_now_ms();
-		uint32_t t = tick_clock_at(&m->clock, now) + 1;
-
-		while (tick_clock_time(&m->clock, t) < now + 100)
-			t++;
-		m->clock.base_ms = tick_clock_time(&m->clock, t);
-		m->clock.base_tick = t;
-		m->clock.tick_rate = nc.tick_rate;
-	}
-	if (nc.save_interval_ms != m->cfg.save_interval_ms)
-		arm_ms(m->ev_save, nc.save_interval_ms);
-	m->cfg = nc;
-	log_set_level(m->cfg.log_level);
-
-	memset(&msg, 0, sizeof(msg));
-	msg.cfg = m->cfg;
-	msg.clock = m->clock;
-	for (unsigned i = 0; i < ARENA_WORKERS_MAX; i++) {
-		struct mworker *w = &m->workers[i];
-
-		if (w->chan && channel_send(w->chan, CH_RELOAD, &msg, sizeof(msg), -1) < 0)
-			log_warning("Cannot send the new configuration to worker.%u", i);
-	}
-	set_worker_count(m, m->cfg.workers);
-	m->status_note[0] = '\0';
-	m->stats.reloads_ok++;
-	m->stats.config_loaded_s = (int64_t)time(NULL);
-	log_notice("Reloaded the configuration: %u workers (was %u)", m->cfg.workers, old_workers);
-	notify_status("%u workers; configuration reloaded", workers_wanted(m));
-	/* READY=1 ends the reload once the configuration is fully in force: new workers too
-	 * (bounded by heartbeat_timeout, after which a worker that did not start is replaced). */
-	m->ready_notified = false;
-	m->reload_ready_due = arena_now_ms() + m->cfg.heartbeat_timeout_ms;
-	maybe_notify_ready(m);
-	return 0;
-}
-
-static void on_reload(void *userdata)
-{
-	struct arena_config_error err;
-
-	reload(userdata, "SIGHUP", &err);
-}
-
-/* ---- The admin socket's requests (admin.c calls these through struct admin_ops) ---------- */
-
-static int admin_reload(struct master *m, char *err, size_t errlen)
-{
-	struct arena_config_error e;
-	int r = reload(m, "an admin reload", &e);
-
-	if (r < 0)
-		snprintf(err, errlen, "%s", e.text);
-	return r;
-}
-
-static int admin_drain_worker(struct master *m, unsigned slot, char *err, size_t errlen)
-{
-	struct mworker *w = &m->workers[slot];
-
-	if (m->state != MS_RUNNING) {
-		snprintf(err, errlen, "shutting down");
-		return -EBUSY;
-	}
-	if (!w->wanted || w->pid <= 0 || w->retiring || w->killed) {
-		snprintf(err, errlen, "worker %u is not a running worker (see status)", slot);
-		return -ENOENT;
-	}
-	w->wanted = false;
-	w->retiring = true;
-	if (w->chan)
-		channel_send(w->chan, CH_DRAIN, NULL, 0, -1);
-	log_notice("worker.%u (pid %d) drained by an admin request: it keeps its %u clients until "
-	           "they leave",
-	           slot, (int)w->pid, w->conns);
-	set_worker_count(m, m->cfg.workers); /* the replacement, in a free slot */
-	return 0;
-}
-
-static void admin_shutdown(struct master *m, uint32_t deadline_ms)
-{
-	log_notice("Shutdown requested over the admin socket");
-	if (deadline_ms)
-		m->cfg.drain_timeout_ms = deadline_ms;
-	begin_shutdown(m, false);
-}
-
-static const struct admin_ops admin_ops = {
-    .reload = admin_reload,
-    .drain_worker = admin_drain_worker,
-    .shutdown = admin_shutdown,
-};
-
-const struct admin_ops *master_admin_ops(void)
-{
-	return &admin_ops;
+	master_begin_shutdown(m, false);
 }
 
 /* ---- Start and stop ----------------------------------------------------------------------- */
@@ -936,7 +738,7 @@ static int make_world(struct master *m)
 
 static const struct proc_signal_ops master_signal_ops = {
     .terminate = on_terminate,
-    .reload = on_reload,
+    .reload = master_on_reload,
     .child = on_child,
     .upgrade = on_upgrade,
 };
@@ -967,14 +769,14 @@ static int make_loop(struct master *m)
 	m->ev_drain = event_new(m->base, -1, 0, on_drain_deadline, m);
 	if (!m->ev_supervise || !m->ev_status || !m->ev_watchdog || !m->ev_save || !m->ev_drain)
 		return -ENOMEM;
-	arm_ms(m->ev_supervise, SUPERVISE_MS);
-	arm_ms(m->ev_status, STATUS_MS);
-	arm_ms(m->ev_save, m->cfg.save_interval_ms);
+	master_arm_ms(m->ev_supervise, SUPERVISE_MS);
+	master_arm_ms(m->ev_status, STATUS_MS);
+	master_arm_ms(m->ev_save, m->cfg.save_interval_ms);
 	m->watchdog_usec = notify_watchdog_usec();
 	if (m->watchdog_usec) {
 		log_info("systemd watchdog every %llu ms",
 		         (unsigned long long)m->watchdog_usec / 1000);
-		arm_ms(m->ev_watchdog, m->watchdog_usec / 2000);
+		master_arm_ms(m->ev_watchdog, m->watchdog_usec / 2000);
 	}
 	return 0;
 }
@@ -1071,7 +873,7 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 		log_info("Serving metrics on http://%s/metrics", m->cfg.metrics_listen.text);
 	}
 	if (m->cfg.admin_socket[0]) {
-		r = admin_start(m, m->cfg.admin_socket, &admin_ops, &m->admin);
+		r = admin_start(m, m->cfg.admin_socket, master_admin_ops(), &m->admin);
 		if (r < 0)
 			log_warning("No admin socket at %s: %s%s", m->cfg.admin_socket,
 			            strerror(-r),
@@ -1081,8 +883,8 @@ int master_main(const struct arena_cli *cli, const struct arena_config *cfg)
 	}
 
 	notify_status("Starting %u workers", m->cfg.workers);
-	set_worker_count(m, m->cfg.workers);
-	if (workers_alive(m) == 0) {
+	master_set_worker_count(m, m->cfg.workers);
+	if (master_workers_alive(m) == 0) {
 		log_error("No worker could be started");
 		master_free(m);
 		return EXIT_FAILURE;
