@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# all.sh: run every benchmark in turn (about 32 minutes) and print their tables, each under a
+# all.sh: run every benchmark in turn (about 20 minutes) and print their tables, each under a
 # heading, with the machine facts first. The commands each script ran go to stderr.
 set -uo pipefail
 here=$(dirname "$0")

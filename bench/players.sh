@@ -102,11 +102,11 @@ for n in "${steps[@]}"; do
 		if [ "${vb%% *}" = pass ]; then best_b=$n; else b_done=1; fi
 	fi
 	fmt() { python3 -c 'import sys; print(sys.argv[1] if sys.argv[1] == "-" else "%.1f" % float(sys.argv[1]))' "$1"; }
-	int() { python3 -c 'import sys; print(sys.argv[1] if sys.argv[1] == "-" else "%.0f" % float(sys.argv[1]))' "$1"; }
+	whole() { python3 -c 'import sys; print(sys.argv[1] if sys.argv[1] == "-" else "%.0f" % float(sys.argv[1]))' "$1"; }
 	printf '| %d | %s | %s | %s | %s; %s | %s | %s | %s | %s | %s | %s; %s | %s | %s |\n' "$n" \
 		"$(fmt "${ra[0]}")" "$(fmt "${ra[1]}")" "${ra[2]}" "$(fmt "${ra[4]}")" "$(fmt "${ra[5]}")" \
-		"$(int "${ra[6]}")" "$va" "$(fmt "${rb[0]}")" "$(fmt "${rb[1]}")" "${rb[2]}" \
-		"$(fmt "${rb[4]}")" "$(fmt "${rb[5]}")" "$(int "${rb[6]}")" "$vb"
+		"$(whole "${ra[6]}")" "$va" "$(fmt "${rb[0]}")" "$(fmt "${rb[1]}")" "${rb[2]}" \
+		"$(fmt "${rb[4]}")" "$(fmt "${rb[5]}")" "$(whole "${rb[6]}")" "$vb"
 	[ "$a_done" = 1 ] && [ "$b_done" = 1 ] && break
 done
 echo
