@@ -15,9 +15,7 @@ n=${1:-1000}
 repeat=${REPEAT:-2}
 workers=${WORKERS:-$(nproc)}
 secs=10
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 run() {
 	local mode=$1 rep=$2 port json c0 c1 t0 t1

@@ -11,9 +11,7 @@ source "$(dirname "$0")/lib.sh"
 
 n=${1:-10000}
 workers=${WORKERS:-$(nproc)}
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 port=$(free_port)
 start_arenad "$port" "$workers" max_clients=$((n + 1000)) max_clients_per_ip=$n \

@@ -28,9 +28,7 @@ n=${PLAYERS:-2000}
 repeat=${REPEAT:-3}
 workers=${WORKERS:-$(nproc)}
 window=4
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 have_perf=0
 perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1 && have_perf=1
 [ "$have_perf" = 1 ] || say "perf (linux-perf) with syscall tracepoints not available: syscall columns left empty"

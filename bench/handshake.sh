@@ -13,9 +13,7 @@ secs=${1:-10}
 repeat=${REPEAT:-3}
 conc=${CONC:-100}
 workers=${WORKERS:-$(nproc)}
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 common=(--handshake --bots "$conc" --procs 2 --source "$SOURCES" --duration "$secs"
 	--connect-rate 0)

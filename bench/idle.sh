@@ -28,9 +28,7 @@ procs=$(((n + 14999) / 15000))
 [ "$procs" -lt 1 ] && procs=1
 ramp=$(((n + rate - 1) / rate))
 hold=10
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 wait_quiet
 port=$(free_port)

@@ -212,6 +212,15 @@ check_quiet() {
 	fi
 }
 
+# The start of every benchmark script: build, then say what machine this is (and ARGS, more
+# facts worth a line) and how busy it is.
+bench_begin() {
+	bench_build
+	say "machine: $(machine_facts)"
+	[ $# -gt 0 ] && say "$*"
+	check_quiet
+}
+
 # wait_quiet: with BENCH_WAIT_QUIET=1, wait (10 minutes at most) until the CPUs are at most 10%
 # busy before a run, for machines shared with other work. A no-op otherwise.
 wait_quiet() {

@@ -16,9 +16,7 @@ workers=${WORKERS:-2}
 rate=${RATE:-2500}
 hz=${INPUT_HZ:-1}
 ramp=$(((n + rate - 1) / rate))
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 port=$(free_port)
 mport=$(free_port)

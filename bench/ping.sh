@@ -13,9 +13,7 @@ source "$(dirname "$0")/lib.sh"
 secs=${1:-10}
 repeat=${REPEAT:-3}
 workers=${WORKERS:-$(nproc)}
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 echo "| connections | arenad round trips/s | bench-echo round trips/s | ratio (target >= 0.85) | arenad p99 ms | bench-echo p99 ms | runs (arenad range; echo range) |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | :-- |"

@@ -26,9 +26,7 @@ steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(500 1000 1500 2000 2500 3000 3500 4000 5000 6000 8000)
 workers=${WORKERS:-$(nproc)}
 hold=${HOLD:-10}
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 # run_step SERVER N: one run; prints "p99_ms ontime_pct errors rc server_cpu bots_cpu bytes_per_player_s".
 run_step() {

@@ -22,10 +22,7 @@ workers=${WORKERS:-$(nproc)}
 node_workers=$((workers / 2 > 0 ? workers / 2 : 1))
 command -v haproxy >/dev/null || die "haproxy is not installed (apt-get install haproxy)"
 command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server)"
-bench_build
-say "machine: $(machine_facts)"
-say "haproxy: $(haproxy -v 2>/dev/null | head -n 1); redis: $(redis-server --version | head -n 1)"
-check_quiet
+bench_begin "haproxy: $(haproxy -v 2>/dev/null | head -n 1); redis: $(redis-server --version | head -n 1)"
 
 # immediate_ack = off: the run recorded in PERFORMANCE.md section 7 predates the option
 limits=(max_clients=100000 max_clients_per_ip=100000 max_players=100000 max_rooms=10000

@@ -15,9 +15,7 @@ source "$(dirname "$0")/lib.sh"
 n=${1:-500}
 hs=${2:-20}
 workers=${WORKERS:-$(nproc)}
-bench_build
-say "machine: $(machine_facts)"
-check_quiet
+bench_begin
 
 run() {
 	local mode=$1 port log newpid pb ph
